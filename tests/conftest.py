@@ -1,0 +1,156 @@
+"""Fixtures: an app per test on a real database (SQLite always, PostgreSQL when
+WEBINARS_TEST_POSTGRES_URL is set), a movable clock, and an organizer token."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from webinars import clock, create_app
+from webinars.extensions import db
+
+POSTGRES_URL = os.environ.get("WEBINARS_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+# The tests' "now": well before the dates the tests schedule in 2027.
+START = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when the test says so."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+    def advance(self, **delta) -> None:
+        self.at += timedelta(**delta)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The PostgreSQL URL with every connection's search_path set to ``schema``."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def make_app(database_url: str, instance_path, **extra):
+    """An app for tests: its own instance folder, no scheduler, a fixed base URL."""
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://webinars.test",
+        "SCHEDULER": "off",
+        "SMTP_URL": None,
+    }
+    config.update(extra)
+    return create_app(config, instance_path=str(instance_path))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite file built once by the migrations; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    app = make_app(f"sqlite:///{path}", folder / "instance")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """A fresh schema for this run, migrated once, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("WEBINARS_TEST_POSTGRES_URL is not set")
+    schema = f"webinars_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+                             if POSTGRES_URL.startswith("postgresql://") else POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = with_search_path(POSTGRES_URL, schema)
+    app = make_app(url, "/tmp/webinars-test-instance")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "webinars.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
+                              if url.startswith("postgresql://") else url)
+    with engine.begin() as conn:
+        tables = [name for name in sa.inspect(conn).get_table_names()
+                  if name != "alembic_version"]
+        if tables:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def frozen_clock():
+    """The app's clock, stopped at START; move it with .set() or .advance()."""
+    source = FrozenClock(START)
+    clock.set_source(source)
+    yield source
+    clock.set_source(None)
+
+
+@pytest.fixture
+def app(database_url, tmp_path, frozen_clock):
+    """An app on a fresh database, with the clock frozen."""
+    application = make_app(database_url, tmp_path / "instance")
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def organizer(app):
+    from webinars import accounts
+
+    return accounts.create_organizer("organizer@example.org", "correct horse battery", "Dara")
+
+
+@pytest.fixture
+def token(organizer):
+    from webinars import accounts
+
+    return accounts.create_token(organizer, "tests")
+
+
+@pytest.fixture
+def auth(token):
+    """Headers of an organizer's API call."""
+    return {"Authorization": f"Bearer {token}"}

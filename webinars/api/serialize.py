@@ -1,0 +1,41 @@
+"""The JSON shapes of the API, in one place."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from .. import timezones
+from ..models import Event, EventSession
+
+
+def session_dict(session: EventSession, zone_name: str) -> dict:
+    """A session with its times in the event's zone and in UTC."""
+    return {
+        "id": session.id,
+        "title": session.title,
+        "status": session.status,
+        "start": timezones.iso_local(session.start_utc, zone_name),
+        "end": timezones.iso_local(session.end_utc, zone_name),
+        "start_utc": timezones.iso_utc(session.start_utc),
+        "end_utc": timezones.iso_utc(session.end_utc),
+    }
+
+
+def event_dict(event: Event, *, include_cancelled_sessions: bool = False) -> dict:
+    """An event as the API shows it."""
+    sessions = event.sessions if include_cancelled_sessions else event.scheduled_sessions
+    closes = event.registration_deadline
+    base = current_app.config["BASE_URL"]
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "description": event.description,
+        "timezone": event.timezone,
+        "status": event.status,
+        "capacity": event.capacity,
+        "registration_closes_at": timezones.iso_utc(closes) if closes else None,
+        "join_url": None,
+        "reminder_offsets_minutes": list(event.reminder_offsets_minutes or []),
+        "url": base + url_for("public.event_page", slug=event.slug),
+        "sessions": [session_dict(s, event.timezone) for s in sessions],
+    }

@@ -1,0 +1,398 @@
+"""Create, edit, reschedule and cancel events: the one service every door calls.
+
+Each public function validates its whole input before it writes anything,
+owns its transaction (commits on success, rolls back on any error) and
+raises a :mod:`webinars.errors` error for the door to translate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from . import clock, timezones, validation
+from .errors import BadRequest, Conflict, NotFound, ValidationError
+from .extensions import db
+from .models import Event, EventSession, EventStatus, Organizer, SessionStatus
+
+MAX_SESSIONS = 50
+MAX_SESSION_HOURS = 24 * 7
+MAX_CAPACITY = 1_000_000
+MAX_OFFSET_MINUTES = 60 * 24 * 60
+
+EDITABLE = {
+    "title", "slug", "description", "timezone", "capacity", "status",
+    "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
+}
+# Fields a client may send back unchanged from a GET; they are ignored.
+READ_ONLY = {
+    "id", "start", "end", "start_utc", "end_utc", "seats_left", "waitlist_count",
+    "url", "ics_url", "sessions_count", "created_at", "updated_at", "registration_open",
+}
+
+
+@dataclass
+class SessionSpec:
+    """A validated session entry of a request."""
+
+    id: int | None
+    title: str
+    start: timezones.Instant
+    end: timezones.Instant
+
+
+@dataclass
+class Outcome:
+    """What a change did: the event, and what the caller should tell people."""
+
+    event: Event
+    warnings: list[str] = field(default_factory=list)
+    moved: list[EventSession] = field(default_factory=list)
+    added: list[EventSession] = field(default_factory=list)
+    cancelled: list[EventSession] = field(default_factory=list)
+
+
+def get_event(slug: str, *, include_drafts: bool = False) -> Event:
+    """The event with this slug; drafts only when asked (organizers)."""
+    event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+    if event is None or (event.status == EventStatus.DRAFT and not include_drafts):
+        raise NotFound("No such event.")
+    return event
+
+
+def upcoming_events(limit: int | None = None) -> list[Event]:
+    """Published events that have not ended, soonest first."""
+    query = (
+        sa.select(Event)
+        .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > clock.now())
+        .order_by(Event.starts_at, Event.id)
+    )
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def create_event(data: object, organizer: Organizer | None) -> Outcome:
+    """Create an event from an API-shaped dict; see the README for the fields."""
+    data = _check_body(data)
+    _require(data, "title", "timezone", "sessions")
+    zone_name = _zone_field(data["timezone"])
+    warnings: list[str] = []
+    event = Event(
+        title=validation.text(data["title"], "title", max_length=200, required=True),
+        description=validation.text(data.get("description"), "description",
+                                    max_length=20_000, multiline=True),
+        timezone=zone_name,
+        capacity=validation.integer(data.get("capacity"), "capacity", minimum=1,
+                                    maximum=MAX_CAPACITY, nullable=True),
+        status=_status(data.get("status", EventStatus.PUBLISHED), creating=True),
+        join_url=validation.url(data.get("join_url"), "join_url"),
+        reminder_offsets_minutes=_offsets(data.get("reminder_offsets_minutes", [1440, 60])),
+        organizer=organizer,
+    )
+    event.registration_closes_at = _closes_at(data.get("registration_closes_at"), zone_name,
+                                              warnings)
+    specs = _sessions(data["sessions"], zone_name, existing={})
+    if "slug" in data and data["slug"] is not None:
+        event.slug = validation.slug(data["slug"])
+        _ensure_slug_free(event.slug)
+    else:
+        event.slug = _free_slug(validation.slugify(event.title))
+    outcome = Outcome(event, warnings)
+    for spec in specs:
+        outcome.warnings.extend(w for w in (spec.start.warning, spec.end.warning) if w)
+        session = _new_session(spec)
+        event.sessions.append(session)
+        outcome.added.append(session)
+    refresh_span(event)
+    db.session.add(event)
+    _commit()
+    return outcome
+
+
+def update_event(event: Event, data: object) -> Outcome:
+    """Apply a PATCH: any editable field; ``sessions`` replaces the schedule.
+
+    A session entry with an ``id`` updates that session (it keeps its UID),
+    one without adds a session, and a scheduled session left out is
+    cancelled (kept, so that calendars learn it is cancelled).
+    """
+    data = _check_body(data)
+    outcome = Outcome(event)
+    try:
+        _apply_update(event, data, outcome)
+    except Exception:
+        db.session.rollback()
+        raise
+    _commit()
+    return outcome
+
+
+def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("This event is cancelled and can no longer be changed.")
+    zone_name = _zone_field(data["timezone"]) if "timezone" in data else event.timezone
+    # Validate everything first so that a bad field changes nothing.
+    new: dict = {}
+    if "title" in data:
+        new["title"] = validation.text(data["title"], "title", max_length=200, required=True)
+    if "description" in data:
+        new["description"] = validation.text(data["description"], "description",
+                                             max_length=20_000, multiline=True)
+    if "capacity" in data:
+        new["capacity"] = validation.integer(data["capacity"], "capacity", minimum=1,
+                                             maximum=MAX_CAPACITY, nullable=True)
+    if "status" in data:
+        new["status"] = _status(data["status"], creating=False)
+    if "join_url" in data:
+        new["join_url"] = validation.url(data["join_url"], "join_url")
+    if "reminder_offsets_minutes" in data:
+        new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
+    if "slug" in data and data["slug"] != event.slug:
+        new["slug"] = validation.slug(data["slug"])
+        _ensure_slug_free(new["slug"])
+    if "registration_closes_at" in data:
+        new["registration_closes_at"] = _closes_at(data["registration_closes_at"], zone_name,
+                                                   outcome.warnings)
+    elif zone_name != event.timezone and event.registration_closes_at is not None:
+        outcome.warnings.append("registration_closes_at kept its instant; check it in the new "
+                                "time zone.")
+    existing = {s.id: s for s in event.sessions}
+    if "sessions" in data:
+        specs = _sessions(data["sessions"], zone_name, existing=existing)
+    elif zone_name != event.timezone:
+        # The organizer means the wall clock: keep it, in the new zone.
+        specs = [
+            SessionSpec(s.id, s.title,
+                        timezones.resolve(s.start_local.isoformat(), zone_name,
+                                          f"sessions[{i}].start"),
+                        timezones.resolve(s.end_local.isoformat(), zone_name,
+                                          f"sessions[{i}].end"))
+            for i, s in enumerate(event.scheduled_sessions)
+        ]
+    else:
+        specs = None
+
+    # Now write.
+    calendar_visible = any(
+        key in new and new[key] != getattr(event, key) for key in ("title", "join_url")
+    )
+    for key, value in new.items():
+        setattr(event, key, value)
+    event.timezone = zone_name
+    if specs is not None:
+        _apply_sessions(event, specs, existing, outcome)
+    if calendar_visible:
+        for session in event.scheduled_sessions:
+            if session not in outcome.moved and session not in outcome.added:
+                session.sequence += 1
+    refresh_span(event)
+
+
+def _apply_sessions(event: Event, specs: list[SessionSpec], existing: dict[int, EventSession],
+                    outcome: Outcome) -> None:
+    kept: set[int] = set()
+    for spec in specs:
+        outcome.warnings.extend(w for w in (spec.start.warning, spec.end.warning) if w)
+        if spec.id is None:
+            session = _new_session(spec)
+            event.sessions.append(session)
+            outcome.added.append(session)
+            continue
+        session = existing[spec.id]
+        kept.add(spec.id)
+        changed = (
+            session.start_local != spec.start.local
+            or session.end_local != spec.end.local
+            or session.start_utc != spec.start.utc
+            or session.end_utc != spec.end.utc
+            or session.title != spec.title
+            or session.status != SessionStatus.SCHEDULED
+        )
+        if changed:
+            session.start_local, session.start_utc = spec.start.local, spec.start.utc
+            session.end_local, session.end_utc = spec.end.local, spec.end.utc
+            session.title = spec.title
+            session.status = SessionStatus.SCHEDULED
+            session.sequence += 1
+            outcome.moved.append(session)
+    for session_id, session in existing.items():
+        if session_id not in kept and session.status == SessionStatus.SCHEDULED:
+            session.status = SessionStatus.CANCELLED
+            session.sequence += 1
+            outcome.cancelled.append(session)
+    if not any(s.status == SessionStatus.SCHEDULED for s in event.sessions):
+        raise ValidationError("An event needs at least one scheduled session.", "sessions")
+
+
+def refresh_span(event: Event) -> None:
+    """Keep event.starts_at / ends_at equal to its scheduled sessions' span."""
+    scheduled = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED]
+    event.starts_at = min((s.start_utc for s in scheduled), default=None)
+    event.ends_at = max((s.end_utc for s in scheduled), default=None)
+
+
+def recompute_instants() -> int:
+    """Recompute every session's UTC instants from its wall clock (after a tzdata update).
+
+    Returns how many sessions moved. Their SEQUENCE grows so calendars follow.
+    """
+    moved = 0
+    for event in db.session.scalars(sa.select(Event)):
+        for session in event.sessions:
+            start = timezones.to_utc(session.start_local, event.timezone)
+            end = timezones.to_utc(session.end_local, event.timezone)
+            if (start, end) != (session.start_utc, session.end_utc):
+                session.start_utc, session.end_utc = start, end
+                session.sequence += 1
+                moved += 1
+        refresh_span(event)
+    db.session.commit()
+    return moved
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _check_body(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    for key in data:
+        if key not in EDITABLE and key not in READ_ONLY:
+            raise ValidationError(f"Unknown field {str(key)[:40]!r}.", str(key)[:40])
+    return data
+
+
+def _require(data: dict, *keys: str) -> None:
+    for key in keys:
+        if data.get(key) in (None, "", []):
+            raise ValidationError("This field is required.", key)
+
+
+def _zone_field(value: object) -> str:
+    timezones.get_zone(value, "timezone")
+    return value  # type: ignore[return-value]
+
+
+def _status(value: object, *, creating: bool) -> str:
+    allowed = {EventStatus.DRAFT, EventStatus.PUBLISHED}
+    if value not in allowed:
+        choices = "draft or published" if creating else "draft or published (cancel with " \
+            "POST /api/v1/events/<slug>/cancel)"
+        raise ValidationError(f"status must be {choices}.", "status")
+    return EventStatus(value)
+
+
+def _offsets(value: object) -> list[int]:
+    if not isinstance(value, list) or len(value) > 10:
+        raise ValidationError("Expected a list of at most 10 numbers of minutes.",
+                              "reminder_offsets_minutes")
+    result = [
+        validation.integer(v, f"reminder_offsets_minutes[{i}]", minimum=1,
+                           maximum=MAX_OFFSET_MINUTES)
+        for i, v in enumerate(value)
+    ]
+    return sorted(set(result), reverse=True)
+
+
+def _closes_at(value: object, zone_name: str, warnings: list[str]):
+    if value in (None, ""):
+        return None
+    instant = timezones.resolve(value, zone_name, "registration_closes_at")
+    if instant.warning:
+        warnings.append(instant.warning)
+    return instant.utc
+
+
+def _sessions(raw: object, zone_name: str, existing: dict[int, EventSession]) -> list[SessionSpec]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("Give at least one session with a start and an end.", "sessions")
+    if len(raw) > MAX_SESSIONS:
+        raise ValidationError(f"At most {MAX_SESSIONS} sessions per event.", "sessions")
+    specs: list[SessionSpec] = []
+    seen: set[int] = set()
+    for i, item in enumerate(raw):
+        where = f"sessions[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError("Each session must be an object with start and end.", where)
+        unknown = set(item) - {"id", "title", "start", "end", "start_utc", "end_utc", "status"}
+        if unknown:
+            name = sorted(map(str, unknown))[0][:40]
+            raise ValidationError(f"Unknown field {name!r}.", f"{where}.{name}")
+        session_id = item.get("id")
+        if session_id is not None:
+            if isinstance(session_id, bool) or session_id not in existing or session_id in seen:
+                raise ValidationError("No session with this id in this event.", f"{where}.id")
+            seen.add(session_id)
+        for key in ("start", "end"):
+            if item.get(key) in (None, ""):
+                raise ValidationError("This field is required.", f"{where}.{key}")
+        start = timezones.resolve(item["start"], zone_name, f"{where}.start")
+        end = timezones.resolve(item["end"], zone_name, f"{where}.end")
+        if end.utc <= start.utc:
+            raise ValidationError("The session must end after it starts.", f"{where}.end")
+        if (end.utc - start.utc).total_seconds() > MAX_SESSION_HOURS * 3600:
+            raise ValidationError("A session may last at most 7 days.", f"{where}.end")
+        title = validation.text(item.get("title"), f"{where}.title", max_length=200)
+        specs.append(SessionSpec(session_id, title, start, end))
+    return specs
+
+
+def _new_session(spec: SessionSpec) -> EventSession:
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "webinars.invalid"
+    return EventSession(
+        uid=f"{uuid.uuid4()}@{host}",
+        title=spec.title,
+        start_local=spec.start.local,
+        end_local=spec.end.local,
+        start_utc=spec.start.utc,
+        end_utc=spec.end.utc,
+        status=SessionStatus.SCHEDULED,
+        sequence=0,
+    )
+
+
+def _ensure_slug_free(slug: str) -> None:
+    if db.session.scalar(sa.select(Event.id).where(Event.slug == slug)) is not None:
+        raise Conflict(f"The address /events/{slug} is taken by another event.", "slug")
+
+
+def _free_slug(base: str) -> str:
+    taken = set(db.session.scalars(
+        sa.select(Event.slug).where(sa.or_(Event.slug == base, Event.slug.like(f"{base}-%")))
+    ))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two requests raced for the same slug: the database's unique index
+        # decided, and this one lost.
+        db.session.rollback()
+        raise Conflict("That address was just taken by another event; try again.",
+                       "slug") from None
+
+
+def cancel_event(event: Event) -> Outcome:
+    """Cancel an event: registration closes, its sessions leave every calendar."""
+    if event.status == EventStatus.CANCELLED:
+        return Outcome(event)
+    outcome = Outcome(event)
+    event.status = EventStatus.CANCELLED
+    for session in event.scheduled_sessions:
+        session.sequence += 1
+        outcome.cancelled.append(session)
+    db.session.commit()
+    return outcome

@@ -1,0 +1,160 @@
+"""The data model.
+
+Times: every instant is stored in UTC through :class:`UTCDateTime`, which
+hands back aware datetimes whatever the database keeps. A session also keeps
+the wall-clock time the organizer typed, in the event's zone: that is the
+intent. When a zone's rules change (a tzdata update, a country dropping DST),
+the wall clock wins and the UTC instant is recomputed from it
+(:func:`webinars.events.recompute_instants`), because "10 PM in Washington" is
+what was announced; the UTC columns exist so that comparing, sorting and
+scheduling never convert anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import clock
+from .extensions import db
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Organizer(UserMixin, db.Model):
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="organizer")
+
+
+class ApiToken(db.Model):
+    """An organizer's API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organizer: Mapped[Organizer] = relationship(back_populates="tokens")
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    # None means unlimited.
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16), default=EventStatus.PUBLISHED)
+    # None means "when the first session starts" (see registration_deadline()).
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    join_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
+        sa.JSON, default=lambda: [1440, 60]
+    )
+    # Span of the scheduled sessions, kept by events.refresh_span() so that
+    # "upcoming" lists are one indexed query. Null while no session is scheduled.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    organizer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizers.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+    sessions: Mapped[list[EventSession]] = relationship(
+        back_populates="event",
+        order_by="EventSession.start_utc",
+        cascade="all, delete-orphan",
+    )
+    organizer: Mapped[Organizer | None] = relationship()
+
+    @property
+    def scheduled_sessions(self) -> list[EventSession]:
+        """Sessions that still take place, in start order."""
+        return [s for s in self.sessions if s.status == SessionStatus.SCHEDULED]
+
+    @property
+    def registration_deadline(self) -> datetime | None:
+        """When registration closes: the explicit time, else the first session's start."""
+        return self.registration_closes_at or self.starts_at
+
+
+class EventSession(db.Model):
+    """One sitting of an event (a webinar has one, the TCTP workshop four)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    # iCalendar UID: set once when the session is created, never changed, so
+    # that every calendar holding the session recognises updates to it.
+    uid: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # What the organizer typed, wall clock in event.timezone: the intent.
+    start_local: Mapped[datetime] = mapped_column(sa.DateTime)
+    end_local: Mapped[datetime] = mapped_column(sa.DateTime)
+    # Derived from the wall clock with the tzdata in force when last saved.
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default=SessionStatus.SCHEDULED)
+    # iCalendar SEQUENCE: grows with every change a calendar must pick up.
+    sequence: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
