@@ -158,3 +158,71 @@ class EventSession(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
+
+
+class RegistrationStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class Registration(db.Model):
+    """A person's place at an event: confirmed, waiting, or cancelled.
+
+    The count of confirmed rows is the only truth about seats taken; no
+    counter is kept beside it. ``email_key`` (the address in lower case) is
+    unique per event, so a repeat submission finds the existing row.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "email_key", name="uq_registrations_event_email"),
+        sa.Index("ix_registrations_event_status_queue", "event_id", "status", "queued_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    # The registrant's key to their manage page: unguessable, never the row id.
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    email_key: Mapped[str] = mapped_column(sa.String(254))
+    organization: Mapped[str] = mapped_column(sa.String(200), default="")
+    country: Mapped[str] = mapped_column(sa.String(8), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    status: Mapped[str] = mapped_column(sa.String(16))
+    # Order on the waiting list (first come, first promoted).
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A mail to send, written in the same transaction as the change it tells of.
+
+    A message is claimed (``claimed_until``) before the SMTP call and marked
+    ``sent_at`` after it; a temporary failure sets ``send_after`` for a retry.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "sent_at", "send_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    # The whole RFC 5322 message, built when the change was made.
+    payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    registration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -24,3 +24,6 @@ def event_page(slug: str):
     except NotFound:
         abort(404)
     return render_template("public/event.html", event=event)
+
+
+from . import calendars  # noqa: E402,F401  (.ics routes register themselves on bp)

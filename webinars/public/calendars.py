@@ -1,0 +1,1 @@
+"""Calendar routes (.ics downloads and the subscribable feed)."""
