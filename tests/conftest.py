@@ -3,15 +3,22 @@ WEBINARS_TEST_POSTGRES_URL is set), a movable clock, and an organizer token."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from webinars import clock, create_app
 from webinars.extensions import db
@@ -54,6 +61,8 @@ def make_app(database_url: str, instance_path, **extra):
         "BASE_URL": "http://webinars.test",
         "SCHEDULER": "off",
         "SMTP_URL": None,
+        "MAIL_DELIVERY": "inline",
+        "MAIL_FROM": "Mekong Programmes <programmes@webinars.test>",
     }
     config.update(extra)
     return create_app(config, instance_path=str(instance_path))
@@ -154,3 +163,81 @@ def token(organizer):
 def auth(token):
     """Headers of an organizer's API call."""
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- a real SMTP server ------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """What an aiosmtpd server on 127.0.0.1 received, parsed; can refuse on demand."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse_with = None  # e.g. "451 4.3.0 Try again later"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_with:
+            return self.refuse_with
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str):
+        return [m for m in self.messages if address in m["To"]]
+
+    def kinds(self, address: str | None = None):
+        return [m["X-Webinars-Kind"] for m in self.messages
+                if address is None or address in m["To"]]
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free loopback port; ``smtp.url`` is its WEBINARS_SMTP_URL."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}"
+    inbox.controller = controller
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(app, smtp):
+    """The app, delivering to the test SMTP server."""
+    app.config["SMTP_URL"] = smtp.url
+    return app
+
+
+# --- the app over real HTTP --------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served by a threaded WSGI server on a loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy, or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {predicate}")
+        time.sleep(interval)

@@ -67,3 +67,22 @@ def test_seed_demo_moves_to_next_year_once_the_date_has_passed(app, client, froz
     app.test_cli_runner().invoke(args=["seed-demo"])
     mekong = client.get("/api/v1/events/sustainable-mekong-river-delta").json
     assert mekong["sessions"][0]["start"] == "2028-07-14T22:00:00-04:00"
+
+
+def test_register_and_cancel_from_the_cli(app, client):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["register", "tctp-cybersecurity-workshop", "vanna@example.org",
+                                 "--name", "Vanna", "--country", "KH",
+                                 "--timezone", "Asia/Phnom_Penh"])
+    assert result.exit_code == 0, result.output
+    status, token = result.output.strip().splitlines()
+    assert status == "confirmed"
+    again = runner.invoke(args=["register", "tctp-cybersecurity-workshop", "VANNA@example.org",
+                                "--name", "Vanna"])
+    assert again.output.strip().splitlines() == ["confirmed, registered already", token]
+    bad = runner.invoke(args=["register", "tctp-cybersecurity-workshop", "x@example.org",
+                              "--name", "X", "--timezone", "Mars/Base"])
+    assert bad.exit_code != 0 and "Unknown time zone" in bad.output
+    assert runner.invoke(args=["cancel-registration", token]).exit_code == 0
+    assert client.get(f"/api/v1/registrations/{token}").json["status"] == "cancelled"

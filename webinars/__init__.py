@@ -59,4 +59,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_templating(app)
     register_error_pages(app)
     register_cli(app)
+
+    from .scheduler import wire
+
+    wire(app)
     return app

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import clock
 from .errors import Conflict, NotFound, Unauthorized, ValidationError
 from .extensions import db, login_manager
+from .locking import begin_write
 from .models import ApiToken, Organizer
 
 MIN_PASSWORD_LENGTH = 10
@@ -45,6 +46,7 @@ def create_organizer(email: str, password: str, name: str = "") -> Organizer:
         raise Conflict(f"An organizer with the address {address} exists already.", "email")
     organizer = Organizer(email=address, name=name.strip()[:200],
                           password_hash=generate_password_hash(password))
+    begin_write()
     db.session.add(organizer)
     db.session.commit()
     return organizer
@@ -67,6 +69,9 @@ def _digest(token: str) -> str:
 def create_token(organizer: Organizer, name: str = "") -> str:
     """Create an API token and return it; only its hash is kept."""
     token = "wbn_" + secrets.token_urlsafe(32)
+    organizer_id = organizer.id
+    begin_write()
+    organizer = db.session.get(Organizer, organizer_id)
     db.session.add(ApiToken(organizer=organizer, name=name.strip()[:100],
                             token_hash=_digest(token), prefix=token[:12]))
     db.session.commit()
@@ -83,6 +88,7 @@ def organizer_for_token(token: str) -> Organizer:
 
 def revoke_tokens(email: str) -> int:
     """Revoke every live token of an organizer; returns how many were revoked."""
+    begin_write()
     organizer = find_organizer(email)
     if organizer is None:
         raise NotFound(f"No organizer with the address {email}.")

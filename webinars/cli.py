@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 from flask import Flask
 
-from . import accounts, demo
+from . import accounts, demo, events, mail, registrations, reminders, scheduler, timezones
 from .errors import DomainError
 
 
@@ -54,6 +55,76 @@ def register_cli(app: Flask) -> None:
         except DomainError as exc:
             _fail(exc)
         click.echo(f"Revoked {count} token(s).")
+
+    @app.cli.command("register")
+    @click.argument("slug")
+    @click.argument("email")
+    @click.option("--name", required=True, help="The participant's full name.")
+    @click.option("--organization", default="")
+    @click.option("--country", default="", help="BN, KH, ID, LA, MY, MM, PH, SG, TH, VN, "
+                  "TL, US or other.")
+    @click.option("--timezone", "zone", default="UTC", help="IANA zone for their mails.")
+    def register(slug: str, email: str, name: str, organization: str, country: str,
+                 zone: str) -> None:
+        """Register someone for an event (same rules as the form and the API)."""
+        try:
+            event = events.get_event(slug)
+            result = registrations.register(event.id, {
+                "name": name, "email": email, "organization": organization,
+                "country": country, "timezone": zone})
+        except DomainError as exc:
+            _fail(exc)
+        registration = result.registration
+        position = registrations.waitlist_position(registration)
+        click.echo(f"{registration.status}" + (f" (waiting list #{position})" if position else "")
+                   + ("" if result.created else ", registered already"))
+        click.echo(registration.token)
+
+    @app.cli.command("cancel-registration")
+    @click.argument("token")
+    def cancel_registration(token: str) -> None:
+        """Cancel a registration by its manage token; the first person waiting moves up."""
+        try:
+            registrations.cancel(token)
+        except DomainError as exc:
+            _fail(exc)
+        click.echo("Cancelled.")
+
+    @app.cli.command("send-mail")
+    def send_mail() -> None:
+        """Deliver every due message of the outbox now."""
+        total = mail.Report()
+        while True:
+            report = mail.send_pending()
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            if not (report.sent or report.retried or report.failed):
+                break
+        click.echo(f"Sent {total.sent}, will retry {total.retried}, failed {total.failed}.")
+
+    @app.cli.command("scheduler")
+    def run_scheduler() -> None:
+        """Run the reminder and mail scheduler in the foreground (one per deployment)."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        click.echo("Scheduler running; Ctrl-C stops it.")
+        scheduler.build(app, blocking=True).start()
+
+    @app.cli.command("reminders")
+    @click.option("--limit", default=20, show_default=True)
+    def list_reminders(limit: int) -> None:
+        """List upcoming and recently handled reminders with their state."""
+        upcoming, recent = reminders.overview(limit)
+        click.echo(f"Upcoming ({len(upcoming)} shown):")
+        for r in upcoming:
+            click.echo(f"  {timezones.iso_utc(r.due_at)}  {r.status:8} "
+                       f"{r.offset_minutes:>5} min before session {r.session_id}  "
+                       f"to {r.registration.email}  {r.note}")
+        click.echo(f"Recent ({len(recent)} shown):")
+        for r in recent:
+            when = timezones.iso_utc(r.sent_at or r.due_at)
+            click.echo(f"  {when}  {r.status:8} {r.offset_minutes:>5} min before session "
+                       f"{r.session_id}  to {r.registration.email}  {r.note}")
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:

@@ -21,6 +21,9 @@ DEFAULTS = {
     # smtp://user:pass@host:port (?starttls=1); unset: .eml files in instance/outbox/.
     "SMTP_URL": None,
     "MAIL_FROM": "Webinars <webinars@localhost>",
+    # background: a thread per process sends right after each commit;
+    # inline: send in the request itself (tests); manual: only the sweep sends.
+    "MAIL_DELIVERY": "background",
     # Requests larger than this are refused with 413 before any parsing.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, timezones, validation
+from . import clock, notifications, registrations, reminders, timezones, validation
 from .errors import BadRequest, Conflict, NotFound, ValidationError
 from .extensions import db
+from .locking import begin_write
+from .mail import deliver_after_commit
 from .models import Event, EventSession, EventStatus, Organizer, SessionStatus
 
 MAX_SESSIONS = 50
@@ -110,8 +112,13 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
         event.sessions.append(session)
         outcome.added.append(session)
     refresh_span(event)
-    db.session.add(event)
-    _commit()
+    begin_write()
+    try:
+        db.session.add(event)
+        _commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return outcome
 
 
@@ -120,16 +127,21 @@ def update_event(event: Event, data: object) -> Outcome:
 
     A session entry with an ``id`` updates that session (it keeps its UID),
     one without adds a session, and a scheduled session left out is
-    cancelled (kept, so that calendars learn it is cancelled).
+    cancelled (kept, so that calendars learn it is cancelled). Registrants
+    hear of every change to their calendar in the same transaction.
     """
     data = _check_body(data)
-    outcome = Outcome(event)
+    event_id = event.id
+    begin_write(lock_event_id=event_id)
     try:
+        event = db.session.get(Event, event_id)
+        outcome = Outcome(event)
         _apply_update(event, data, outcome)
+        _commit()
     except Exception:
         db.session.rollback()
         raise
-    _commit()
+    deliver_after_commit()
     return outcome
 
 
@@ -147,6 +159,7 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
     if "capacity" in data:
         new["capacity"] = validation.integer(data["capacity"], "capacity", minimum=1,
                                              maximum=MAX_CAPACITY, nullable=True)
+        registrations.check_capacity(event, new["capacity"])
     if "status" in data:
         new["status"] = _status(data["status"], creating=False)
     if "join_url" in data:
@@ -191,7 +204,17 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         for session in event.scheduled_sessions:
             if session not in outcome.moved and session not in outcome.added:
                 session.sequence += 1
+                outcome.moved.append(session)
     refresh_span(event)
+    db.session.flush()
+    if outcome.moved or outcome.added or outcome.cancelled or \
+            {"reminder_offsets_minutes", "status"} & set(new):
+        reminders.replan(event, outcome.moved)
+    if outcome.moved or outcome.added or outcome.cancelled:
+        notifications.schedule_changed(event, outcome.moved, outcome.cancelled, outcome.added,
+                                       registrations.active(event.id))
+    if "capacity" in new or "registration_closes_at" in new:
+        registrations.fill_free_seats(event)
 
 
 def _apply_sessions(event: Event, specs: list[SessionSpec], existing: dict[int, EventSession],
@@ -243,6 +266,7 @@ def recompute_instants() -> int:
     Returns how many sessions moved. Their SEQUENCE grows so calendars follow.
     """
     moved = 0
+    begin_write()
     for event in db.session.scalars(sa.select(Event)):
         for session in event.sessions:
             start = timezones.to_utc(session.start_local, event.timezone)
@@ -386,13 +410,27 @@ def _commit() -> None:
 
 
 def cancel_event(event: Event) -> Outcome:
-    """Cancel an event: registration closes, its sessions leave every calendar."""
-    if event.status == EventStatus.CANCELLED:
-        return Outcome(event)
-    outcome = Outcome(event)
-    event.status = EventStatus.CANCELLED
-    for session in event.scheduled_sessions:
-        session.sequence += 1
-        outcome.cancelled.append(session)
-    db.session.commit()
+    """Cancel an event: registration closes, registrants are told, sessions leave calendars."""
+    event_id = event.id
+    begin_write(lock_event_id=event_id)
+    try:
+        event = db.session.get(Event, event_id)
+        outcome = Outcome(event)
+        if event.status == EventStatus.CANCELLED:
+            db.session.commit()
+            return outcome
+        was_published = event.status == EventStatus.PUBLISHED
+        event.status = EventStatus.CANCELLED
+        for session in event.scheduled_sessions:
+            session.sequence += 1
+            outcome.cancelled.append(session)
+        db.session.flush()
+        reminders.replan(event, [])
+        if was_published:
+            notifications.event_cancelled(event, registrations.active(event.id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    deliver_after_commit()
     return outcome

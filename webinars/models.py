@@ -226,3 +226,53 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Reminder(db.Model):
+    """One reminder mail to one registrant before one session: the source of truth.
+
+    Written with the registration (or promotion), moved with the session,
+    deleted with the registration or the event. APScheduler only wakes the
+    sender at ``due_at``; a row is claimed (``claimed_until``) before its SMTP
+    call and marked ``sent_at`` after it.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        sa.UniqueConstraint("registration_id", "session_id", "offset_minutes",
+                            name="uq_reminders_registration_session_offset"),
+        sa.Index("ix_reminders_status_due", "status", "due_at"),
+        sa.Index("ix_reminders_session", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("sessions.id", ondelete="CASCADE"))
+    offset_minutes: Mapped[int] = mapped_column(sa.Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReminderStatus.PENDING)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    registration: Mapped[Registration] = relationship()
+    session: Mapped[EventSession] = relationship()
+
+
+class Heartbeat(db.Model):
+    """When a background process last proved it was alive (for /healthz)."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -55,4 +55,4 @@ def organizer_required(view):
     return wrapper
 
 
-from . import events  # noqa: E402,F401  (routes register themselves on bp)
+from . import events, registrations  # noqa: E402,F401  (routes register themselves on bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from .. import events as service
+from .. import registrations
 from . import bp, current_organizer, json_body, organizer_required
 from .serialize import event_dict
 
@@ -19,7 +20,9 @@ def _organizer_view(payload: dict, event) -> dict:
 @bp.get("/events")
 def list_events():
     """Published events that have not ended, soonest first."""
-    return jsonify({"events": [event_dict(e) for e in service.upcoming_events()]})
+    events = service.upcoming_events()
+    counts = registrations.seat_counts([e.id for e in events])
+    return jsonify({"events": [event_dict(e, counts=counts[e.id]) for e in events]})
 
 
 @bp.get("/events/<slug>")

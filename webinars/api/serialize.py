@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import timezones
-from ..models import Event, EventSession
+from .. import registrations, timezones
+from ..models import Event, EventSession, Registration
 
 
 def session_dict(session: EventSession, zone_name: str) -> dict:
@@ -21,8 +21,12 @@ def session_dict(session: EventSession, zone_name: str) -> dict:
     }
 
 
-def event_dict(event: Event, *, include_cancelled_sessions: bool = False) -> dict:
-    """An event as the API shows it."""
+def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
+               counts: tuple[int, int] | None = None) -> dict:
+    """An event as the API shows it; ``counts`` is (confirmed, waitlisted) when known."""
+    if counts is None:
+        counts = registrations.seat_counts([event.id])[event.id]
+    confirmed, waiting = counts
     sessions = event.sessions if include_cancelled_sessions else event.scheduled_sessions
     closes = event.registration_deadline
     base = current_app.config["BASE_URL"]
@@ -33,9 +37,35 @@ def event_dict(event: Event, *, include_cancelled_sessions: bool = False) -> dic
         "timezone": event.timezone,
         "status": event.status,
         "capacity": event.capacity,
+        "seats_left": None if event.capacity is None else max(event.capacity - confirmed, 0),
+        "waitlist_count": waiting,
+        "registration_open": registrations.is_open(event),
         "registration_closes_at": timezones.iso_utc(closes) if closes else None,
         "join_url": None,
         "reminder_offsets_minutes": list(event.reminder_offsets_minutes or []),
         "url": base + url_for("public.event_page", slug=event.slug),
         "sessions": [session_dict(s, event.timezone) for s in sessions],
+    }
+
+
+def registration_dict(registration: Registration, *, position: int | None = None) -> dict:
+    """A registration as its owner and organizers see it.
+
+    ``position`` saves a query when the caller knows the waiting-list place.
+    """
+    base = current_app.config["BASE_URL"]
+    if position is None:
+        position = registrations.waitlist_position(registration)
+    return {
+        "token": registration.token,
+        "status": registration.status,
+        "waitlist_position": position,
+        "manage_url": f"{base}/registrations/{registration.token}",
+        "event": registration.event.slug,
+        "name": registration.name,
+        "email": registration.email,
+        "organization": registration.organization,
+        "country": registration.country,
+        "timezone": registration.timezone,
+        "created_at": timezones.iso_utc(registration.created_at),
     }

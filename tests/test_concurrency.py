@@ -1,0 +1,95 @@
+"""A burst of registrations through the real HTTP stack never sells seat 31.
+
+SQLite: one process, many threads (the dev server). PostgreSQL: several
+gunicorn worker processes writing at once.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from conftest import free_port, wait_until
+from test_api_events import TCTP
+
+from webinars.extensions import db
+from webinars.models import Registration
+
+CAPACITY = 30
+PEOPLE = 200
+REPEATS = 40  # the same people pressing the button again, at the same time
+
+
+@pytest.fixture
+def server(request, app, database_url):
+    """Base URL of a server on this test's database: threads or processes."""
+    if database_url.startswith("sqlite"):
+        yield request.getfixturevalue("live_server")
+        return
+    port = free_port()
+    env = dict(os.environ, WEBINARS_DATABASE_URL=database_url, WEBINARS_SCHEDULER="off",
+               WEBINARS_MAIL_DELIVERY="manual", WEBINARS_SECRET_KEY="burst",
+               WEBINARS_BASE_URL=f"http://127.0.0.1:{port}")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "-w", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "webinars:create_app()"], env=env)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{base}/api/v1/events", timeout=2).ok
+        except requests.ConnectionError:
+            assert process.poll() is None, "gunicorn exited"
+            return False
+
+    wait_until(up, timeout=60)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_burst_fills_exactly_the_capacity(client, auth, server):
+    event = dict(TCTP, slug="tctp", capacity=CAPACITY)
+    assert client.post("/api/v1/events", json=event, headers=auth).status_code == 201
+    db.session.commit()
+    bodies = [{"name": f"Participant {n}", "email": f"person{n}@example.org",
+               "country": "SG", "timezone": "Asia/Singapore"} for n in range(PEOPLE)]
+    bodies += [dict(bodies[n], email=bodies[n]["email"].upper()) for n in range(REPEATS)]
+
+    def post(body):
+        response = requests.post(f"{server}/api/v1/events/tctp/registrations", json=body,
+                                 timeout=120)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(post, bodies))
+
+    assert {code for code, _ in answers} <= {200, 201}, answers
+    assert sum(code == 201 for code, _ in answers) == PEOPLE  # one new row per person
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(Registration).order_by(Registration.id)).all()
+    assert len(rows) == PEOPLE
+    assert len({r.email_key for r in rows}) == PEOPLE
+    confirmed = [r for r in rows if r.status == "confirmed"]
+    waiting = [r for r in rows if r.status == "waitlisted"]
+    assert len(confirmed) == CAPACITY and len(waiting) == PEOPLE - CAPACITY
+    # Decisions were made one at a time: every confirmed row came before every waiting one.
+    assert max(r.id for r in confirmed) < min(r.id for r in waiting)
+    # A repeat got the same answer as the original.
+    by_email = {r.email_key: r for r in rows}
+    for code, body in answers:
+        assert by_email[f"person{_number(body)}@example.org"].token == body["token"]
+    listing = client.get("/api/v1/events/tctp/registrations", headers=auth).json
+    positions = [r["waitlist_position"] for r in listing["registrations"]
+                 if r["status"] == "waitlisted"]
+    assert positions == list(range(1, PEOPLE - CAPACITY + 1))
+
+
+def _number(body) -> int:
+    return int(body["name"].rsplit(" ", 1)[1])

@@ -1,0 +1,124 @@
+"""Mail through a real SMTP server: content, structure, retries, no duplicates."""
+
+import sqlalchemy as sa
+from test_api_events import MEKONG, TCTP
+
+from webinars import mail
+from webinars.extensions import db
+from webinars.models import OutboxMessage
+
+
+def register(client, slug, **body):
+    body = {"name": "Sok Dara", "email": "dara@example.org", "country": "KH",
+            "timezone": "Asia/Phnom_Penh", **body}
+    return client.post(f"/api/v1/events/{slug}/registrations", json=body)
+
+
+def test_confirmation_reaches_the_smtp_server(mail_app, client, auth, smtp):
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    token = register(client, "mekong", name='Dara "ដារ៉ា" <Sok>').json["token"]
+    [message] = smtp.to("dara@example.org")
+    assert message["X-Webinars-Kind"] == "confirmation"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Subject"] == f"Registered: {MEKONG['title']}"
+    assert message["To"].addresses[0].display_name == 'Dara "ដារ៉ា" <Sok>'
+    assert message["From"].addresses[0].addr_spec == "programmes@webinars.test"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Thu 15 Jul 2027, 09:00–10:30 (Phnom Penh, +07)" in text
+    assert "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)" in text
+    assert f"http://webinars.test/registrations/{token}" in text
+    assert "https://meet.example.org/mekong" in text
+    assert "Dara &#34;ដារ៉ា&#34; &lt;Sok&gt;" in html  # escaped in HTML
+    # RFC 6047 layout: mixed( alternative(text, html, calendar), attachment )
+    assert message.get_content_type() == "multipart/mixed"
+    alternative = next(message.iter_parts())
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == \
+        ["text/plain", "text/html", "text/calendar"]
+    calendar_part = list(alternative.iter_parts())[2]
+    assert calendar_part.get_param("method") == "REQUEST"
+    ics = calendar_part.get_content()
+    assert "METHOD:REQUEST" in ics and ics.count("BEGIN:VEVENT") == 1
+    attachments = [p.get_filename() for p in message.iter_attachments()]
+    assert attachments == ["invite.ics"]
+
+
+def test_workshop_sends_one_invitation_per_session(mail_app, client, auth, smtp):
+    client.post("/api/v1/events", json=dict(TCTP, slug="tctp"), headers=auth)
+    register(client, "tctp")
+    messages = smtp.to("dara@example.org")
+    assert len(messages) == 4
+    uids = set()
+    for message in messages:
+        calendars = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        assert len(calendars) == 1
+        ics = calendars[0].get_content()
+        assert ics.count("BEGIN:VEVENT") == 1
+        uids.add(next(line for line in ics.splitlines() if line.startswith("UID:")))
+    assert len(uids) == 4
+    assert [m["Subject"].split(":")[0] for m in messages[1:]] == \
+        ["Invitation 2 of 4", "Invitation 3 of 4", "Invitation 4 of 4"]
+
+
+def test_temporary_failure_is_retried_later_and_sent_once(mail_app, client, auth, smtp,
+                                                          frozen_clock):
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    smtp.refuse_with = "451 4.3.0 Mailbox busy, try later"
+    assert register(client, "mekong").status_code == 201  # the registration is not lost
+    row = db.session.scalar(sa.select(OutboxMessage))
+    assert row.sent_at is None and row.attempts == 1 and row.last_error.startswith("451")
+    smtp.refuse_with = None
+    assert mail.send_pending().sent == 0  # not due yet: backoff
+    frozen_clock.advance(minutes=5)
+    assert mail.send_pending().sent == 1
+    assert mail.send_pending().sent == 0
+    assert len(smtp.to("dara@example.org")) == 1
+
+
+def test_permanent_failure_is_recorded_not_retried(mail_app, client, auth, smtp, frozen_clock):
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    smtp.refuse_with = "550 5.1.1 No such user"
+    register(client, "mekong")
+    row = db.session.scalar(sa.select(OutboxMessage))
+    assert row.failed_at is not None and row.last_error.startswith("550")
+    smtp.refuse_with = None
+    frozen_clock.advance(days=1)
+    assert mail.send_pending().sent == 0 and smtp.messages == []
+
+
+def test_server_down_keeps_the_mail_for_later(app, client, auth, smtp, frozen_clock):
+    from conftest import free_port
+
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}?timeout=2"
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    assert register(client, "mekong").status_code == 201
+    row = db.session.scalar(sa.select(OutboxMessage))
+    assert row.sent_at is None and row.failed_at is None
+    app.config["SMTP_URL"] = smtp.url
+    frozen_clock.advance(minutes=5)
+    assert mail.send_pending().sent == 1
+    assert smtp.kinds("dara@example.org") == ["confirmation"]
+
+
+def test_a_claimed_message_is_not_sent_by_a_second_sender(mail_app, client, auth, smtp,
+                                                           frozen_clock):
+    mail_app.config["MAIL_DELIVERY"] = "manual"
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    register(client, "mekong")
+    assert mail._claim(10) != []  # a sender took it and died before sending
+    assert mail.send_pending().sent == 0
+    frozen_clock.advance(seconds=mail.CLAIM_SECONDS + 1)  # its claim ran out
+    assert mail.send_pending().sent == 1
+    assert len(smtp.messages) == 1
+
+
+def test_background_delivery_needs_no_scheduler(mail_app, client, auth, smtp):
+    """The default mode: a thread in the web process sends right after the commit."""
+    from conftest import wait_until
+
+    mail_app.config["MAIL_DELIVERY"] = "background"
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    register(client, "mekong")
+    wait_until(lambda: smtp.to("dara@example.org"), timeout=20)
+    assert smtp.kinds("dara@example.org") == ["confirmation"]

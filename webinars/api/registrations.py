@@ -1,0 +1,46 @@
+"""Registration routes of the JSON API."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify
+
+from .. import events as event_service
+from .. import registrations as service
+from ..extensions import db
+from ..models import Registration
+from . import bp, json_body, organizer_required
+from .serialize import registration_dict
+
+
+@bp.post("/events/<slug>/registrations")
+def register(slug: str):
+    """Register: 201 with a new registration, 200 with the existing one for a repeat."""
+    event = event_service.get_event(slug)
+    result = service.register(event.id, json_body())
+    return jsonify(registration_dict(result.registration)), 201 if result.created else 200
+
+
+@bp.get("/registrations/<token>")
+def get_registration(token: str):
+    """The registration behind a manage token."""
+    return jsonify(registration_dict(service.by_token(token)))
+
+
+@bp.delete("/registrations/<token>")
+def cancel_registration(token: str):
+    """Cancel; the freed seat goes to the first person waiting."""
+    return jsonify(registration_dict(service.cancel(token)))
+
+
+@bp.get("/events/<slug>/registrations")
+@organizer_required
+def list_registrations(slug: str):
+    """Everyone registered for an event, in the order they came."""
+    event = event_service.get_event(slug, include_drafts=True)
+    rows = db.session.scalars(
+        sa.select(Registration).where(Registration.event_id == event.id)
+        .order_by(Registration.created_at, Registration.id)).all()
+    positions = service.waitlist_positions(event.id)
+    return jsonify({"registrations": [
+        registration_dict(row, position=positions.get(row.id)) for row in rows]})

@@ -1,0 +1,32 @@
+"""Transactions that write, and the per-event lock that serialises seat decisions.
+
+Locking rules (after pretix): lock what you consume, once per transaction,
+as late as the reads that need it allow; never lock to free. Here the thing
+consumed is an event's seats, so the lock is the event's row.
+
+* PostgreSQL: ``SELECT ... FOR UPDATE`` on the event row. Other events, and
+  readers, are not held up.
+* SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at the
+  start of the transaction; a deferred transaction that read first could
+  otherwise fail with "database is locked" instead of waiting its turn.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Event
+
+
+def begin_write(lock_event_id: int | None = None) -> None:
+    """End the session's current transaction and start one that may write.
+
+    With ``lock_event_id`` the new transaction holds that event's lock until
+    it commits or rolls back. Objects loaded before are expired and reload,
+    so every check made after this call sees the state the lock protects.
+    """
+    db.session.rollback()  # nothing pending is lost: callers write only after this
+    conn = db.session.connection(execution_options={"sqlite_immediate": True})
+    if lock_event_id is not None and conn.dialect.name != "sqlite":
+        conn.execute(sa.select(Event.id).where(Event.id == lock_event_id).with_for_update())

@@ -1,0 +1,339 @@
+"""Build mail, queue it in the database, and deliver it: SMTP or instance/outbox/.
+
+Every mail is written to the ``outbox`` table in the same transaction as the
+change it tells of, so a crash or an SMTP outage loses nothing: delivery
+happens after the commit (a background thread per process, woken at once)
+and the scheduler's sweep retries what failed.
+
+Delivery claims a message (``claimed_until``) before the SMTP call and marks
+it sent right after the server's 250. A crash between that 250 and the commit
+of ``sent_at`` is the one window in which a message can go out twice, and it
+is one message wide: each is marked as soon as it is accepted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+import logging
+import os
+import smtplib
+import ssl
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from . import clock
+from .extensions import db
+from .locking import begin_write
+from .models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+KINDS = {"confirmation", "waitlisted", "promotion", "update", "cancellation", "reminder",
+         "message"}
+CLAIM_SECONDS = 300
+MAX_ATTEMPTS = 8
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An iTIP calendar object to carry in a mail (RFC 6047)."""
+
+    method: str  # REQUEST or CANCEL, equal to the METHOD inside ``data``
+    data: bytes
+    filename: str = "invite.ics"
+
+
+def compose(*, kind: str, to_name: str, to_email: str, subject: str, text: str, html: str,
+            invitation: Invitation | None = None, message_id: str | None = None) -> EmailMessage:
+    """A mail as calendar vendors expect it.
+
+    With an invitation: ``multipart/mixed`` holding a ``multipart/alternative``
+    of text, HTML and ``text/calendar; method=...``, plus the same ``.ics`` as
+    an attachment for clients that only look there.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown mail kind {kind}")
+    config = current_app.config
+    # SMTP policy: CRLF line ends, the canonical form on the wire and in .eml files.
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = config["MAIL_FROM"]
+    # An Address object, not a formatted string: the header registry quotes
+    # and RFC 2047-encodes the name itself (a name may hold "<", quotes or
+    # Khmer), and CR/LF never reach it (refused at validation).
+    msg["To"] = Address(display_name=to_name, addr_spec=to_email)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(clock.now())
+    msg["Message-ID"] = message_id or make_msgid(domain=domain())
+    msg["X-Webinars-Kind"] = kind
+    # RFC 3834: no vacation or out-of-office replies to this.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    if invitation is not None:
+        msg.add_alternative(invitation.data, maintype="text", subtype="calendar",
+                            params={"method": invitation.method, "charset": "utf-8"},
+                            cte="base64")
+        msg.add_attachment(invitation.data, maintype="application", subtype="ics",
+                           filename=invitation.filename)
+    return msg
+
+
+def queue(msg: EmailMessage, kind: str, registration_id: int | None = None,
+          send_after=None) -> OutboxMessage:
+    """Add a message to the outbox in the current transaction (the caller commits)."""
+    row = OutboxMessage(
+        kind=kind,
+        recipient=msg["To"].addresses[0].addr_spec,
+        message_id=msg["Message-ID"],
+        payload=bytes(msg),
+        registration_id=registration_id,
+        send_after=send_after or clock.now(),
+        attempts=0,
+        last_error="",
+    )
+    db.session.add(row)
+    return row
+
+
+def deliver_after_commit() -> None:
+    """Start delivering what was just committed, as MAIL_DELIVERY says.
+
+    ``background`` (default): wake this process's delivery thread; ``inline``:
+    deliver now, in this thread (tests, CLI); ``manual``: leave it to the sweep.
+    """
+    mode = current_app.config.get("MAIL_DELIVERY", "background")
+    if mode == "inline":
+        send_pending()
+    elif mode == "background":
+        _pump(current_app._get_current_object()).wake()
+
+
+@dataclass
+class Report:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def send_pending(limit: int = BATCH) -> Report:
+    """Claim due messages and deliver them over one connection; returns counts."""
+    report = Report()
+    ids = _claim(limit)
+    if not ids:
+        return report
+    transport = transport_for(current_app)
+    try:
+        for message_id in ids:
+            row = db.session.get(OutboxMessage, message_id)
+            outcome, error = transport.send(row.recipient, row.payload, row.kind, row.id)
+            _record(message_id, outcome, error, report)
+    finally:
+        transport.close()
+    return report
+
+
+def _claim(limit: int) -> list[int]:
+    begin_write()
+    now = clock.now()
+    due = (
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+               OutboxMessage.send_after <= now,
+               sa.or_(OutboxMessage.claimed_until.is_(None),
+                      OutboxMessage.claimed_until < now))
+        .order_by(OutboxMessage.send_after, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two senders at once each take different rows instead of waiting.
+        due = due.with_for_update(skip_locked=True)
+    claimed = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    return sorted(claimed)
+
+
+def _record(row_id: int, outcome: str, error: str, report: Report) -> None:
+    begin_write()
+    row = db.session.get(OutboxMessage, row_id)
+    now = clock.now()
+    row.claimed_until = None
+    if outcome == "sent":
+        row.sent_at = now
+        row.last_error = ""
+        report.sent += 1
+    elif outcome == "temporary" and row.attempts < MAX_ATTEMPTS:
+        row.send_after = now + timedelta(seconds=min(60 * 2 ** row.attempts, 3600))
+        row.last_error = error[:500]
+        report.retried += 1
+    else:
+        row.failed_at = now
+        row.last_error = error[:500]
+        report.failed += 1
+    db.session.commit()
+
+
+def domain() -> str:
+    """The host part of BASE_URL, for Message-IDs and UIDs."""
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "webinars.invalid"
+
+
+# --- transports ------------------------------------------------------------
+
+
+class SMTPTransport:
+    """One SMTP connection for a batch, opened on first use and reopened after a drop."""
+
+    def __init__(self, url: str, sender: str):
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.implicit_tls = parts.scheme == "smtps"
+        self.starttls = query.get("starttls", "").lower() in ("1", "true", "yes")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if self.implicit_tls else 587 if self.starttls else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = float(query.get("timeout", 30))
+        self.sender = sender
+        self.conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.implicit_tls:
+            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                    context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                conn.starttls(context=ssl.create_default_context())
+        if self.user:
+            conn.login(self.user, self.password or "")
+        return conn
+
+    def send(self, recipient: str, payload: bytes, kind: str, row_id: int) -> tuple[str, str]:
+        """Deliver one message: ('sent'|'temporary'|'permanent', error text)."""
+        try:
+            if self.conn is None:
+                self.conn = self._connect()
+            refused = self.conn.sendmail(self.sender, [recipient], payload)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients.get(recipient, (550, b"refused"))
+            return _classify(code), f"{code} {_text(text)}"
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            return _classify(exc.smtp_code), f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        except (smtplib.SMTPException, OSError) as exc:
+            # Dropped connection, refused connection, timeout: try again later.
+            self.close()
+            return "temporary", f"{type(exc).__name__}: {exc}"
+        if refused:
+            code, text = refused[recipient]
+            return _classify(code), f"{code} {_text(text)}"
+        return "sent", ""
+
+    def close(self) -> None:
+        """Say QUIT if the connection is still up."""
+        if self.conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.conn.quit()
+            self.conn = None
+
+
+class DirectoryTransport:
+    """Writes each message as an .eml file: a laptop needs no mail server."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, recipient: str, payload: bytes, kind: str, row_id: int) -> tuple[str, str]:
+        """Write the file atomically (temporary name, then rename)."""
+        stamp = clock.now().strftime("%Y%m%dT%H%M%S")
+        final = self.folder / f"{stamp}-{row_id:07d}-{kind}.eml"
+        temporary = final.with_suffix(".tmp")
+        temporary.write_bytes(payload)
+        os.replace(temporary, final)
+        return "sent", ""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def transport_for(app: Flask) -> SMTPTransport | DirectoryTransport:
+    """SMTP when SMTP_URL is set, else instance/outbox/."""
+    url = app.config.get("SMTP_URL")
+    if url:
+        from email.utils import parseaddr
+
+        return SMTPTransport(url, parseaddr(app.config["MAIL_FROM"])[1])
+    return DirectoryTransport(Path(app.instance_path) / "outbox")
+
+
+def _classify(code: int) -> str:
+    return "temporary" if 400 <= code < 500 else "permanent"
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# --- the per-process delivery thread ---------------------------------------
+
+
+class _Pump:
+    """A daemon thread that delivers the outbox when woken, and every minute anyway."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wakeup = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        with self.lock:
+            # Started on first use, so that it runs in each forked worker.
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="webinars-mail",
+                                               daemon=True)
+                self.thread.start()
+        self.wakeup.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wakeup.wait(timeout=60)
+            self.wakeup.clear()
+            with self.app.app_context():
+                try:
+                    while send_pending().sent:
+                        pass
+                except Exception:
+                    log.exception("mail delivery failed; the sweep will retry")
+                finally:
+                    db.session.remove()
+
+
+_pumps: dict[int, _Pump] = {}
+_pumps_lock = threading.Lock()
+
+
+def _pump(app: Flask) -> _Pump:
+    with _pumps_lock:
+        return _pumps.setdefault(id(app), _Pump(app))

@@ -1,0 +1,133 @@
+"""What registrants must hear, composed and queued in the caller's transaction.
+
+Every function here only adds rows to the outbox; the service that calls it
+commits, then triggers delivery. Invitations follow RFC 6047: one calendar
+object (one UID) per message, so a four-session workshop sends each session's
+invitation as its own message, the first riding on the main mail.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from . import calendar, timezones
+from .mail import Invitation, compose, queue
+from .models import Event, EventSession, Registration, RegistrationStatus
+
+
+def registered(registration: Registration) -> None:
+    """Confirmation (with invitations) or waiting-list notice."""
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _with_invitations(registration, "confirmation", f"Registered: {registration.event.title}")
+    else:
+        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}")
+
+
+def promoted(registration: Registration) -> None:
+    """A seat opened up: tell the person, with the invitations."""
+    _with_invitations(registration, "promotion", f"A seat is yours: {registration.event.title}")
+
+
+def cancelled(registration: Registration, *, was_confirmed: bool) -> None:
+    """The registrant cancelled: confirm it, and take the sessions off their calendar."""
+    subject = f"Cancelled: {registration.event.title}"
+    sessions = registration.event.scheduled_sessions if was_confirmed else []
+    _with_invitations(registration, "cancellation", subject, sessions=sessions,
+                      method="CANCEL")
+
+
+def schedule_changed(event: Event, moved: list[EventSession], cancelled_sessions:
+                     list[EventSession], added: list[EventSession],
+                     registrants: list[Registration]) -> None:
+    """Sessions moved, were added or dropped: updated invitations (same UID, higher SEQUENCE)."""
+    for registration in registrants:
+        confirmed = registration.status == RegistrationStatus.CONFIRMED
+        changes = [(s, "REQUEST") for s in moved + added] + \
+                  [(s, "CANCEL") for s in cancelled_sessions]
+        context = {"moved": moved, "added": added, "dropped": cancelled_sessions}
+        if not confirmed:
+            _send(registration, "update", f"Schedule change: {event.title}", **context)
+            continue
+        _send_each(registration, "update", f"Schedule change: {event.title}", changes, context)
+
+
+def event_cancelled(event: Event, registrants: list[Registration]) -> None:
+    """The whole event is off: tell everyone; confirmed people get CANCEL for each session."""
+    for registration in registrants:
+        sessions = event.sessions if registration.status == RegistrationStatus.CONFIRMED else []
+        _with_invitations(registration, "cancellation", f"Event cancelled: {event.title}",
+                          sessions=[s for s in sessions], method="CANCEL", event_cancelled=True)
+
+
+def session_times(session: EventSession, event: Event, zone: str) -> dict:
+    """A session as the mail shows it: the registrant's clock and the event's."""
+    return {
+        "title": session.title,
+        "yours": timezones.format_range(session.start_utc, session.end_utc, zone,
+                                        with_year=True),
+        "event": timezones.format_range(session.start_utc, session.end_utc, event.timezone,
+                                        with_year=True),
+        "same_zone": zone == event.timezone,
+    }
+
+
+# --- composing -------------------------------------------------------------
+
+
+def _with_invitations(registration: Registration, kind: str, subject: str, *,
+                      sessions: list[EventSession] | None = None, method: str = "REQUEST",
+                      **context) -> None:
+    if sessions is None:
+        sessions = registration.event.scheduled_sessions
+    _send_each(registration, kind, subject, [(s, method) for s in sessions], context)
+
+
+def _send_each(registration: Registration, kind: str, subject: str,
+               items: list[tuple[EventSession, str]], context: dict) -> None:
+    """The main mail carries the first invitation; each further one goes alone."""
+    first, rest = (items[0], items[1:]) if items else (None, [])
+    _send(registration, kind, subject, invitation=_invitation(registration, first), **context)
+    total = len(items)
+    for number, item in enumerate(rest, start=2):
+        session, method = item
+        word = "Cancelled" if method == "CANCEL" else "Invitation"
+        _send(registration, kind, f"{word} {number} of {total}: {registration.event.title}",
+              template="invitation", invitation=_invitation(registration, item),
+              session=session, **context)
+
+
+def _invitation(registration: Registration, item) -> Invitation | None:
+    if item is None:
+        return None
+    session, method = item
+    return Invitation(method, calendar.invitation(session, registration, method),
+                      "cancel.ics" if method == "CANCEL" else "invite.ics")
+
+
+def _send(registration: Registration, kind: str, subject: str, *, template: str = "registration",
+          invitation: Invitation | None = None, **context) -> None:
+    from .registrations import waitlist_position
+
+    event = registration.event
+    base = current_app.config["BASE_URL"]
+    zone = registration.timezone or "UTC"
+    values = {
+        "kind": kind,
+        "registration": registration,
+        "event": event,
+        "confirmed": registration.status == RegistrationStatus.CONFIRMED,
+        "position": waitlist_position(registration),
+        "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
+        "zone": zone,
+        "manage_url": f"{base}/registrations/{registration.token}",
+        "ics_url": f"{base}/registrations/{registration.token}.ics",
+        "event_url": f"{base}/events/{event.slug}",
+        "invitation": invitation,
+        "times": lambda s: session_times(s, event, zone),
+        **context,
+    }
+    text = render_template(f"emails/{template}.txt", **values)
+    html = render_template(f"emails/{template}.html", **values)
+    message = compose(kind=kind, to_name=registration.name, to_email=registration.email,
+                      subject=subject, text=text, html=html, invitation=invitation)
+    queue(message, kind, registration_id=registration.id)

@@ -1,0 +1,273 @@
+"""Register, cancel and promote: capacity, the waiting list and idempotency.
+
+The seat decision is made under the event's lock (:mod:`webinars.locking`):
+count the confirmed rows, then insert, in one transaction. The count of
+confirmed rows is the only truth about seats; nothing is kept beside it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import clock, notifications, reminders, timezones, validation
+from .accounts import normalize_email
+from .countries import NAMES as COUNTRY_NAMES
+from .errors import Conflict, NotFound, ValidationError
+from .extensions import db
+from .locking import begin_write
+from .mail import deliver_after_commit
+from .models import Event, EventStatus, Registration, RegistrationStatus
+
+CONFIRMED = RegistrationStatus.CONFIRMED
+WAITLISTED = RegistrationStatus.WAITLISTED
+CANCELLED = RegistrationStatus.CANCELLED
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """A validated registration request."""
+
+    name: str
+    email: str
+    organization: str
+    country: str
+    timezone: str
+
+
+def read_applicant(data: object) -> Applicant:
+    """Validate what a person submitted; ValidationError names the first bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError("Expected the registration fields.", None)
+    name = validation.text(data.get("name"), "name", max_length=200, required=True)
+    email = normalize_email(data.get("email"))
+    organization = validation.text(data.get("organization"), "organization", max_length=200)
+    country = data.get("country") or ""
+    if country not in COUNTRY_NAMES and country != "":
+        raise ValidationError("Choose a country from the list (or Other).", "country")
+    zone = data.get("timezone") or "UTC"
+    if not timezones.is_known_zone(zone):
+        raise ValidationError(f"Unknown time zone {str(zone)[:64]!r}.", "timezone")
+    return Applicant(name, email, organization, country, zone)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The registration, and whether this call created (or reopened) it."""
+
+    registration: Registration
+    created: bool
+
+
+def register(event_id: int, data: object) -> Result:
+    """Confirm a seat or join the waiting list, in one locked transaction.
+
+    The same address (compared case-insensitively) registering again gets
+    its existing registration back; a cancelled one is reopened at the back
+    of the queue.
+    """
+    applicant = read_applicant(data)
+    begin_write(lock_event_id=event_id)
+    try:
+        event = db.session.get(Event, event_id)
+        if event is None or event.status == EventStatus.DRAFT:
+            raise NotFound("No such event.")
+        existing = db.session.scalar(sa.select(Registration).where(
+            Registration.event_id == event_id,
+            Registration.email_key == applicant.email.lower()))
+        if existing is not None and existing.status != CANCELLED:
+            db.session.commit()
+            return Result(existing, created=False)
+        ensure_open(event)
+        now = clock.now()
+        status = CONFIRMED if _has_free_seat(event) else WAITLISTED
+        registration = existing or Registration(event_id=event_id,
+                                                token=secrets.token_urlsafe(24))
+        registration.name = applicant.name
+        registration.email = applicant.email
+        registration.email_key = applicant.email.lower()
+        registration.organization = applicant.organization
+        registration.country = applicant.country
+        registration.timezone = applicant.timezone
+        registration.status = status
+        registration.queued_at = now
+        registration.confirmed_at = now if status == CONFIRMED else None
+        registration.cancelled_at = None
+        if existing is None:
+            db.session.add(registration)
+        db.session.flush()
+        if status == CONFIRMED:
+            reminders.plan(registration)
+        notifications.registered(registration)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    deliver_after_commit()
+    return Result(registration, created=True)
+
+
+def cancel(token: str) -> Registration:
+    """Cancel a registration; a freed seat goes to the first person waiting."""
+    registration = by_token(token)
+    begin_write(lock_event_id=registration.event_id)
+    try:
+        registration = by_token(token)
+        if registration.status == CANCELLED:
+            db.session.commit()
+            return registration
+        was_confirmed = registration.status == CONFIRMED
+        registration.status = CANCELLED
+        registration.cancelled_at = clock.now()
+        db.session.flush()
+        reminders.drop(registration.id)
+        notifications.cancelled(registration, was_confirmed=was_confirmed)
+        if was_confirmed:
+            fill_free_seats(registration.event)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    deliver_after_commit()
+    return registration
+
+
+def fill_free_seats(event: Event) -> list[Registration]:
+    """Promote people from the waiting list, in order, while seats are free.
+
+    Call with the event's lock held (inside :func:`begin_write`); the caller
+    commits. Registration must still be open: nobody is promoted into an
+    event that is cancelled or has started.
+    """
+    if event.status != EventStatus.PUBLISHED or not is_open(event):
+        return []
+    promoted = []
+    free = _free_seats(event)
+    if free is None:
+        free = waitlist_count(event.id)
+    if free <= 0:
+        return promoted
+    waiting = db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+        .order_by(Registration.queued_at, Registration.id)
+        .limit(free)
+    ).all()
+    for registration in waiting:
+        registration.status = CONFIRMED
+        registration.confirmed_at = clock.now()
+        db.session.flush()
+        reminders.plan(registration)
+        notifications.promoted(registration)
+        promoted.append(registration)
+    return promoted
+
+
+def check_capacity(event: Event, capacity: int | None) -> None:
+    """Refuse a capacity below the seats already taken: nobody is ever bumped."""
+    if capacity is None:
+        return
+    taken = confirmed_count(event.id)
+    if capacity < taken:
+        raise ValidationError(
+            f"{taken} seats are taken already; the capacity cannot go below that. "
+            "Cancel registrations first if you must.",
+            "capacity",
+        )
+
+
+def by_token(token: str) -> Registration:
+    """The registration with this manage token, or NotFound."""
+    registration = None
+    if isinstance(token, str) and 16 <= len(token) <= 64:
+        registration = db.session.scalar(sa.select(Registration).where(
+            Registration.token == token))
+    if registration is None:
+        raise NotFound("No registration with this link. It may have been mistyped.")
+    return registration
+
+
+def is_open(event: Event) -> bool:
+    """Registration is open: published, and before the deadline."""
+    deadline = event.registration_deadline
+    return event.status == EventStatus.PUBLISHED and (deadline is None or
+                                                      clock.now() < deadline)
+
+
+def ensure_open(event: Event) -> None:
+    """Conflict with a message a person understands when registration is closed."""
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("This event is cancelled; registration is closed.")
+    if not is_open(event):
+        raise Conflict("Registration for this event has closed.")
+
+
+def confirmed_count(event_id: int) -> int:
+    """Seats taken: the count of confirmed rows."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.event_id == event_id, Registration.status == CONFIRMED))
+
+
+def waitlist_count(event_id: int) -> int:
+    """People waiting."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.event_id == event_id, Registration.status == WAITLISTED))
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the first person waiting; None when not waiting."""
+    if registration.status != WAITLISTED:
+        return None
+    ahead = db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.event_id == registration.event_id,
+        Registration.status == WAITLISTED,
+        sa.tuple_(Registration.queued_at, Registration.id)
+        < sa.tuple_(registration.queued_at, registration.id)))
+    return ahead + 1
+
+
+def seat_counts(event_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{event id: (confirmed, waitlisted)} for many events in one query."""
+    if not event_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.event_id, Registration.status, sa.func.count())
+        .where(Registration.event_id.in_(event_ids),
+               Registration.status.in_([CONFIRMED, WAITLISTED]))
+        .group_by(Registration.event_id, Registration.status)
+    )
+    counts = {event_id: [0, 0] for event_id in event_ids}
+    for event_id, status, count in rows:
+        counts[event_id][0 if status == CONFIRMED else 1] = count
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def _free_seats(event: Event) -> int | None:
+    if event.capacity is None:
+        return None
+    return event.capacity - confirmed_count(event.id)
+
+
+def _has_free_seat(event: Event) -> bool:
+    free = _free_seats(event)
+    return free is None or free > 0
+
+
+def active(event_id: int) -> list[Registration]:
+    """Confirmed and waiting registrations of an event, in queue order."""
+    return list(db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event_id,
+               Registration.status.in_([CONFIRMED, WAITLISTED]))
+        .order_by(Registration.queued_at, Registration.id)))
+
+
+def waitlist_positions(event_id: int) -> dict[int, int]:
+    """{registration id: place on the waiting list} for one event, in one query."""
+    waiting = db.session.scalars(
+        sa.select(Registration.id)
+        .where(Registration.event_id == event_id, Registration.status == WAITLISTED)
+        .order_by(Registration.queued_at, Registration.id))
+    return {registration_id: n for n, registration_id in enumerate(waiting, start=1)}

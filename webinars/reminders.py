@@ -1,0 +1,338 @@
+"""Plan, move, claim and send reminders.
+
+Rows in ``reminders`` are the truth: one per registrant, session and offset,
+written in the transaction that confirms the registrant, moved in the
+transaction that moves the session, deleted in the one that cancels. The
+scheduler (:mod:`webinars.scheduler`) only decides *when* to call
+:func:`send_due`; anything it misses (downtime, a change made by another
+process) is caught by its periodic sweep, which calls the same function.
+
+Late and lost: a reminder found due after its session has started is
+skipped and recorded (``note``); one found due before is sent late.
+
+Duplicates: a row is claimed (``claimed_until``) before the SMTP call and
+marked sent right after the server's 250, one commit per message. A crash in
+between is the one window where a reminder can go out twice (after its
+claim expires), and it is one message wide. Two senders never take the same
+row: the claim is a conditional UPDATE (with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from . import calendar, clock, mail
+from .extensions import db
+from .locking import begin_write
+from .models import (
+    Event,
+    EventSession,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Reminder,
+    ReminderStatus,
+    SessionStatus,
+)
+
+PENDING = ReminderStatus.PENDING
+CLAIM_SECONDS = 300
+MAX_ATTEMPTS = 6
+BATCH = 500
+
+
+# --- planning (inside the caller's transaction) ------------------------------
+
+
+def plan(registration: Registration) -> None:
+    """Add the reminders still ahead for a newly confirmed registrant."""
+    event = registration.event
+    now = clock.now()
+    # A reopened registration may have rows from before (sent ones are kept).
+    existing = set(db.session.execute(sa.select(Reminder.session_id, Reminder.offset_minutes)
+                                      .where(Reminder.registration_id == registration.id)))
+    rows = [
+        {"registration_id": registration.id, "session_id": session.id, "offset_minutes": offset,
+         "due_at": due, "status": PENDING, "attempts": 0, "note": ""}
+        for session in event.scheduled_sessions
+        for offset in event.reminder_offsets_minutes or []
+        if (due := session.start_utc - timedelta(minutes=offset)) > now
+        and (session.id, offset) not in existing
+    ]
+    if rows:
+        db.session.execute(sa.insert(Reminder), rows)
+
+
+def drop(registration_id: int) -> None:
+    """Forget the unsent reminders of a cancelled registration."""
+    db.session.execute(sa.delete(Reminder).where(Reminder.registration_id == registration_id,
+                                                 Reminder.status == PENDING))
+
+
+def replan(event: Event, moved: list[EventSession]) -> None:
+    """Make the pending reminders match the event after an organizer's change.
+
+    Moved sessions take their reminders with them (one already sent is sent
+    again before the new time); dropped sessions, offsets no longer wanted,
+    and a cancelled event lose theirs; new sessions and offsets gain them.
+    """
+    now = clock.now()
+    session_ids = [s.id for s in event.sessions]
+    offsets = list(event.reminder_offsets_minutes or [])
+    scheduled = {s.id: s for s in event.scheduled_sessions}
+    if event.status != EventStatus.PUBLISHED:
+        scheduled = {}
+    db.session.execute(sa.delete(Reminder).where(
+        Reminder.session_id.in_(session_ids), Reminder.status == PENDING,
+        sa.or_(Reminder.session_id.not_in(list(scheduled) or [-1]),
+               Reminder.offset_minutes.not_in(offsets or [-1]))))
+    for session in moved:
+        if session.id in scheduled:
+            _move(session, now)
+    confirmed = db.session.scalars(sa.select(Registration.id).where(
+        Registration.event_id == event.id,
+        Registration.status == RegistrationStatus.CONFIRMED)).all()
+    existing = {tuple(row) for row in db.session.execute(sa.select(
+        Reminder.registration_id, Reminder.session_id, Reminder.offset_minutes).where(
+        Reminder.session_id.in_(session_ids)))}
+    rows = [
+        {"registration_id": rid, "session_id": sid, "offset_minutes": offset, "due_at": due,
+         "status": PENDING, "attempts": 0, "note": ""}
+        for sid, session in scheduled.items()
+        for offset in offsets
+        if (due := session.start_utc - timedelta(minutes=offset)) > now
+        for rid in confirmed
+        if (rid, sid, offset) not in existing
+    ]
+    if rows:
+        db.session.execute(sa.insert(Reminder), rows)
+
+
+def _move(session: EventSession, now: datetime) -> None:
+    for reminder in db.session.scalars(sa.select(Reminder).where(
+            Reminder.session_id == session.id)):
+        due = session.start_utc - timedelta(minutes=reminder.offset_minutes)
+        if reminder.due_at == due:
+            continue
+        reminder.due_at = due
+        if due > now:
+            reminder.status, reminder.sent_at, reminder.claimed_until = PENDING, None, None
+            reminder.attempts, reminder.note = 0, "moved with the session"
+        elif reminder.status == PENDING:
+            reminder.status = ReminderStatus.SKIPPED
+            reminder.note = "the session moved and this reminder's time had passed"
+
+
+# --- sending -----------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What one pass of :func:`send_due` did."""
+
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    first_lateness: float | None = None  # seconds after due_at, for the benchmark
+    last_lateness: float | None = None
+
+
+def send_due(limit: int = BATCH) -> Report:
+    """Send every reminder that is due, over one SMTP connection; returns counts."""
+    report = Report()
+    _skip_stale(report)
+    while True:
+        claimed = _claim(limit)
+        if not claimed:
+            return report
+        _send_batch(claimed, report)
+
+
+def _skip_stale(report: Report) -> None:
+    """Skip, and say why, what nobody should receive any more.
+
+    After downtime: reminders of sessions that have started, and of two
+    reminders for the same session both due now, the earlier one (a
+    day-before reminder an hour before the start would only confuse).
+    """
+    begin_write()
+    now = clock.now()
+    started = sa.select(EventSession.id).where(EventSession.start_utc <= now)
+    later = sa.orm.aliased(Reminder)
+    superseded = sa.exists().where(
+        later.registration_id == Reminder.registration_id,
+        later.session_id == Reminder.session_id,
+        later.status == PENDING, later.due_at <= now, later.due_at > Reminder.due_at)
+    for condition, note in (
+        (Reminder.session_id.in_(started),
+         "found due after the session had started (the sender was down)"),
+        (superseded, "superseded by a later reminder for the same session"),
+    ):
+        result = db.session.execute(
+            sa.update(Reminder)
+            .where(Reminder.status == PENDING, Reminder.due_at <= now, condition)
+            .values(status=ReminderStatus.SKIPPED, note=note)
+            .execution_options(synchronize_session=False))
+        report.skipped += result.rowcount or 0
+    db.session.commit()
+
+
+def _claim(limit: int) -> list[int]:
+    begin_write()
+    now = clock.now()
+    due = (sa.select(Reminder.id)
+           .where(Reminder.status == PENDING, Reminder.due_at <= now,
+                  sa.or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now))
+           .order_by(Reminder.due_at, Reminder.id)
+           .limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = db.session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id.in_(due.scalar_subquery()))
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=Reminder.attempts + 1)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)).scalars().all()
+    db.session.commit()
+    return sorted(ids)
+
+
+def _send_batch(ids: list[int], report: Report) -> None:
+    rows = db.session.scalars(
+        sa.select(Reminder).where(Reminder.id.in_(ids))
+        .options(sa.orm.joinedload(Reminder.registration).joinedload(Registration.event),
+                 sa.orm.joinedload(Reminder.session))
+        .order_by(Reminder.due_at, Reminder.id)).unique().all()
+    jobs = [(r.id, r.due_at, r.attempts, r.registration.email, _message(r)) for r in rows
+            if _still_wanted(r, report)]
+    db.session.commit()
+    transport = mail.transport_for(current_app)
+    try:
+        for reminder_id, due_at, attempts, recipient, payload in jobs:
+            outcome, error = transport.send(recipient, payload, "reminder", reminder_id)
+            _record(reminder_id, due_at, attempts, outcome, error, report)
+    finally:
+        transport.close()
+
+
+def _still_wanted(reminder: Reminder, report: Report) -> bool:
+    registration, session = reminder.registration, reminder.session
+    if (registration.status != RegistrationStatus.CONFIRMED
+            or session.status != SessionStatus.SCHEDULED
+            or registration.event.status != EventStatus.PUBLISHED):
+        reminder.status = ReminderStatus.SKIPPED
+        reminder.note = "no longer wanted (cancelled)"
+        reminder.claimed_until = None
+        report.skipped += 1
+        return False
+    return True
+
+
+def _record(reminder_id: int, due_at: datetime, attempts: int, outcome: str, error: str,
+            report: Report) -> None:
+    begin_write()
+    now = clock.now()
+    values: dict = {"claimed_until": None}
+    if outcome == "temporary" and attempts >= MAX_ATTEMPTS:
+        outcome = "permanent"
+    if outcome == "sent":
+        values.update(status=ReminderStatus.SENT, sent_at=now, note="")
+        report.sent += 1
+        lateness = (now - due_at).total_seconds()
+        if report.first_lateness is None:
+            report.first_lateness = lateness
+        report.last_lateness = lateness
+    elif outcome == "temporary":
+        # Stay claimed until the retry time: the backoff is the claim.
+        values.update(note=error[:500],
+                      claimed_until=now + timedelta(seconds=min(30 * 2 ** attempts, 900)))
+        report.retried += 1
+    else:
+        values.update(status=ReminderStatus.FAILED, note=error[:500])
+        report.failed += 1
+    db.session.execute(sa.update(Reminder).where(Reminder.id == reminder_id).values(**values))
+    db.session.commit()
+
+
+def _message(reminder: Reminder) -> bytes:
+    registration, session = reminder.registration, reminder.session
+    event = registration.event
+    base = current_app.config["BASE_URL"]
+    zone = registration.timezone or "UTC"
+    from .notifications import session_times
+
+    values = {
+        "registration": registration, "event": event, "session": session,
+        "t": session_times(session, event, zone), "zone": zone,
+        "lead": lead_time(_minutes_left(session, reminder.offset_minutes)),
+        "manage_url": f"{base}/registrations/{registration.token}",
+        "ics_url": f"{base}/registrations/{registration.token}.ics",
+    }
+    invitation = mail.Invitation("REQUEST", calendar.invitation(session, registration, "REQUEST"))
+    message = mail.compose(
+        kind="reminder", to_name=registration.name, to_email=registration.email,
+        subject=f"Reminder: {event.title} starts {values['lead']}",
+        text=render_template("emails/reminder.txt", **values),
+        html=render_template("emails/reminder.html", **values),
+        invitation=invitation,
+        # Deterministic: the same reminder for the same time has the same
+        # Message-ID, so a duplicate (the crash window) is recognisable.
+        message_id=f"<reminder-{reminder.id}-{reminder.due_at:%Y%m%dT%H%MZ}@{mail.domain()}>",
+    )
+    return bytes(message)
+
+
+def _minutes_left(session: EventSession, offset: int) -> int:
+    # Sent late (after downtime), the mail says how long is really left.
+    left = int((session.start_utc - clock.now()).total_seconds() // 60)
+    return offset if left >= offset - 5 else max(left, 1)
+
+
+@functools.cache
+def lead_time(minutes: int) -> str:
+    """'in 24 hours', 'in 1 hour', 'in 30 minutes', 'in 2 days'."""
+    if minutes % 1440 == 0 and minutes > 1440:
+        return f"in {minutes // 1440} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "in 1 hour" if hours == 1 else f"in {hours} hours"
+    return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
+
+
+# --- for operators -----------------------------------------------------------
+
+
+def _aware(value: datetime) -> datetime:
+    # min() over a UTCDateTime column comes back without the type's processing.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def overview(limit: int = 50) -> tuple[list[Reminder], list[Reminder]]:
+    """(next pending reminders, most recently sent/skipped/failed ones)."""
+    upcoming = db.session.scalars(
+        sa.select(Reminder).where(Reminder.status == PENDING)
+        .order_by(Reminder.due_at, Reminder.id).limit(limit)).all()
+    recent = db.session.scalars(
+        sa.select(Reminder).where(Reminder.status != PENDING)
+        .order_by(sa.func.coalesce(Reminder.sent_at, Reminder.due_at).desc(),
+                  Reminder.id.desc()).limit(limit)).all()
+    return list(upcoming), list(recent)
+
+
+def next_due() -> list[tuple[int, int, datetime]]:
+    """(session id, offset, due_at) of every pending reminder group, soonest first."""
+    first_due = sa.func.min(Reminder.due_at)
+    rows = db.session.execute(
+        sa.select(Reminder.session_id, Reminder.offset_minutes, first_due)
+        .where(Reminder.status == PENDING)
+        .group_by(Reminder.session_id, Reminder.offset_minutes)
+        .order_by(first_due))
+    return [(session_id, offset, _aware(due)) for session_id, offset, due in rows]

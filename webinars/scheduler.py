@@ -1,0 +1,137 @@
+"""APScheduler wiring: it decides *when* the senders run, never *what* they send.
+
+Jobs: one ``date`` job per pending reminder group, keyed
+``reminder:<session>:<offset>`` so that a moved session replaces its job
+rather than adding one, plus an ``interval`` sweep that sends whatever is due
+(downtime, changes made by other processes, retries), delivers the mail
+outbox, refreshes the reminder jobs and writes a heartbeat for /healthz.
+
+The scheduler runs in UTC with aware datetimes. Misfire policy: jobs have no
+grace limit (``misfire_grace_time=None``) and coalesce, because lateness is
+judged by :func:`webinars.reminders.send_due` itself: late but before the
+session starts, send; after it starts, skip and record. The job store is in
+memory on purpose: the database rows are the truth and are read again at
+every start, so nothing is lost with the process.
+
+Where it runs: ``flask --app webinars scheduler`` (its own process, for
+production next to gunicorn workers started with WEBINARS_SCHEDULER=off), or
+a background thread of ``flask run`` with WEBINARS_SCHEDULER=embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from . import clock, mail, reminders
+from .extensions import db
+from .locking import begin_write
+from .models import Heartbeat
+
+log = logging.getLogger(__name__)
+JOB_HORIZON = 1000  # reminder groups kept as jobs; the sweep covers the rest
+
+
+class Runner:
+    """The jobs, each run inside an app context with its own database session."""
+
+    def __init__(self, app: Flask, scheduler: BaseScheduler):
+        self.app = app
+        self.scheduler = scheduler
+
+    def sweep(self) -> None:
+        """Send what is due, deliver the outbox, refresh jobs, beat the heart."""
+        with self.app.app_context():
+            try:
+                beat("scheduler", f"pid {os.getpid()}")
+                report = reminders.send_due()
+                if report.sent or report.skipped or report.failed:
+                    log.info("reminders: %s", report)
+                while mail.send_pending().sent:
+                    pass
+                self.sync_jobs()
+            finally:
+                db.session.remove()
+
+    def fire(self) -> None:
+        """A reminder group fell due: send every due reminder (not only this group's)."""
+        with self.app.app_context():
+            try:
+                report = reminders.send_due()
+                log.info("reminders: %s", report)
+            finally:
+                db.session.remove()
+
+    def sync_jobs(self) -> None:
+        """One date job per pending (session, offset) group, at its earliest due time."""
+        for session_id, offset, due_at in reminders.next_due()[:JOB_HORIZON]:
+            self.scheduler.add_job(self.fire, "date", run_date=due_at,
+                                   id=f"reminder:{session_id}:{offset}",
+                                   replace_existing=True)
+
+
+def build(app: Flask, *, blocking: bool) -> BaseScheduler:
+    """A UTC scheduler with the sweep job, not started."""
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    runner = Runner(app, scheduler)
+    scheduler.add_job(runner.sweep, "interval",
+                      seconds=int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60)),
+                      id="sweep", next_run_time=datetime.now(UTC))
+    return scheduler
+
+
+def beat(name: str, detail: str = "") -> None:
+    """Record that a process is alive."""
+    begin_write()
+    row = db.session.get(Heartbeat, name) or Heartbeat(name=name)
+    row.beat_at = clock.now()
+    row.detail = detail[:200]
+    db.session.add(row)
+    db.session.commit()
+
+
+_embedded: BackgroundScheduler | None = None
+_embedded_lock = threading.Lock()
+
+
+def start_embedded(app: Flask) -> None:
+    """Start the background-thread scheduler, once per process."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = build(app, blocking=False)
+            _embedded.start()
+            log.info("embedded scheduler started in pid %s", os.getpid())
+
+
+def wire(app: Flask) -> None:
+    """Start the embedded scheduler when this process will serve requests.
+
+    Under ``flask run`` it starts now, in the process that serves (with the
+    debug reloader, the child, never the watching parent). Under another
+    server (gunicorn with WEBINARS_SCHEDULER=embedded) it starts with the
+    first request. CLI commands and tests never start one.
+    """
+    if app.config.get("SCHEDULER") != "embedded" or app.testing:
+        return
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.info_name == "run":
+        reloading = ctx.params.get("reload")
+        if reloading is None:
+            reloading = app.debug
+        if not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+            start_embedded(app)
+        return
+    if ctx is not None:
+        return  # another CLI command: no scheduler
+    app.before_request(lambda: start_embedded(app))
