@@ -267,7 +267,10 @@ def test_feed_etag_changes_when_an_event_is_cancelled(client, auth):
     assert client.post("/api/v1/events/goes/cancel", headers=auth).status_code == 200
     again = client.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200
-    assert {str(v["URL"]) for v in vevents(again.data)} == {"http://webinars.test/events/stays"}
+    # Kept until it would have ended, so subscribed calendars strike it out.
+    statuses = {(str(v["URL"]), str(v["STATUS"])) for v in vevents(again.data)}
+    assert statuses == {("http://webinars.test/events/stays", "CONFIRMED"),
+                        ("http://webinars.test/events/goes", "CANCELLED")}
 
 
 def test_feed_last_modified_moves_when_an_event_leaves_it(client, auth, frozen_clock):
@@ -280,7 +283,8 @@ def test_feed_last_modified_moves_when_an_event_leaves_it(client, auth, frozen_c
     again = client.get("/calendar.ics",
                        headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert again.status_code == 200
-    assert {str(v["URL"]) for v in vevents(again.data)} == {"http://webinars.test/events/stays"}
+    gone = [v for v in vevents(again.data) if str(v["URL"]).endswith("/goes")]
+    assert gone and {str(v["STATUS"]) for v in gone} == {"CANCELLED"}
 
 
 def test_empty_feed_is_still_a_calendar(client):

@@ -73,10 +73,28 @@ def upcoming_events(limit: int | None = None) -> list[Event]:
         sa.select(Event)
         .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > clock.now())
         .order_by(Event.starts_at, Event.id)
+        .options(sa.orm.selectinload(Event.sessions))
     )
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+def in_feed():
+    """The rule for the subscribable feed: published or cancelled, not yet ended.
+
+    Cancelled events stay until their end so that subscribed calendars learn
+    of the cancellation (STATUS:CANCELLED) instead of losing the entry.
+    """
+    return sa.and_(Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+                   Event.ends_at > clock.now())
+
+
+def feed_events() -> list[Event]:
+    """The events of the feed, soonest first, with their sessions loaded."""
+    return list(db.session.scalars(
+        sa.select(Event).where(in_feed()).order_by(Event.starts_at, Event.id)
+        .options(sa.orm.selectinload(Event.sessions))))
 
 
 def create_event(data: object, organizer: Organizer | None) -> Outcome:

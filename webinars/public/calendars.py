@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, request
 from werkzeug.http import is_resource_modified
 
-from .. import calendar, clock
+from .. import calendar
 from .. import events as event_service
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Event, EventSession, EventStatus, Registration
+from ..models import Event, EventSession, Registration
 from . import bp
 
 # Changes whenever the bytes the feed gives for the same data change (a new
@@ -57,7 +57,7 @@ def registration_ics(token: str):
 
 @bp.get("/calendar.ics")
 def feed_ics():
-    """The feed of every published upcoming event, with a strong ETag and Last-Modified.
+    """The feed of upcoming events (cancelled ones too), with a strong ETag and Last-Modified.
 
     Both come from one aggregate query, so a poll that changed nothing is
     answered (304) without loading or rendering a single event.
@@ -66,7 +66,7 @@ def feed_ics():
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = Response(status=304)
     else:
-        body = calendar.feed(event_service.upcoming_events(), stamp=last_modified)
+        body = calendar.feed(event_service.feed_events(), stamp=last_modified)
         response = _ics(body, "calendar.ics", attachment=False)
     response.set_etag(etag)
     if last_modified is not None:
@@ -109,8 +109,7 @@ def _feed_version():
     clients that only send If-Modified-Since. Time passing only removes ended
     events, which the count and ids catch for the ETag.
     """
-    # The same filter as events.upcoming_events().
-    upcoming = sa.and_(Event.status == EventStatus.PUBLISHED, Event.ends_at > clock.now())
+    upcoming = event_service.in_feed()
     event_in_feed = sa.case((upcoming, Event.id))
     row = db.session.execute(
         sa.select(
