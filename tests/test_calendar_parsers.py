@@ -184,7 +184,9 @@ def files(kind: str, client, slugs: list[str]) -> list[tuple[bytes, list, Regist
                 data = calendar.invitation(session, registration, method)
                 result.append((data, [session], registration))
     if kind == "feed":
-        upcoming = [event_of(slug) for slug in slugs if event_of(slug).status == "published"]
+        # The feed keeps cancelled events (as STATUS:CANCELLED) until they end.
+        upcoming = [event_of(slug) for slug in slugs
+                    if event_of(slug).status in ("published", "cancelled")]
         result.append((client.get("/calendar.ics").data,
                        [s for e in upcoming for s in e.sessions], None))
     assert result

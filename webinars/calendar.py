@@ -133,6 +133,23 @@ def registrant_calendar(registration: Registration) -> bytes:
     return _render("PUBLISH", vevents)
 
 
+def session_calendar(session: EventSession) -> bytes:
+    """One session for the people who hold a seat (METHOD:PUBLISH), join link included.
+
+    The same UID and SEQUENCE as every other copy of the session, so that
+    opening it updates the calendar entry rather than adding a second one.
+    Nothing in it names a registrant, so one file serves every reminder of
+    the session.
+    """
+    event = session.event
+    description = "\n\n".join(p for p in (
+        event.description, f"Join: {event.join_url}" if event.join_url else "",
+        f"Event page: {_event_url(event)}") if p)
+    vevent = _vevent(session, event, stamp=clock.now(), description=description,
+                     location=event.join_url or "")
+    return _render("PUBLISH", [vevent])
+
+
 def invitation(session: EventSession, registration: Registration, method: str) -> bytes:
     """An iTIP message about one session for one registrant (RFC 5546, RFC 6047).
 

@@ -56,5 +56,7 @@ def _sqlite_on_begin(conn):
     # when another writer got in between, instead of waiting its turn.
     if conn.dialect.name != "sqlite":
         return
-    immediate = conn.get_execution_options().get("sqlite_immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement commits by itself
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")

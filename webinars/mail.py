@@ -13,18 +13,24 @@ is one message wide: each is marked as soon as it is accepted.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email.policy
+import functools
 import logging
 import os
+import re
+import secrets
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -87,6 +93,96 @@ def compose(*, kind: str, to_name: str, to_email: str, subject: str, text: str, 
         msg.add_attachment(invitation.data, maintype="application", subtype="ics",
                            filename=invitation.filename)
     return msg
+
+
+def assemble(*, kind: str, to_name: str, to_email: str, subject: str, text: str, html: str,
+             message_id: str, attachment: tuple[str, bytes] | None = None) -> bytes:
+    """The same mail as :func:`compose`, written out directly: for sending thousands.
+
+    :func:`compose` goes through the email package's header registry, which
+    parses every header it is given (about 2 ms a message); a reminder
+    fan-out cannot afford that. This writes the RFC 5322 bytes itself:
+    multipart/mixed of multipart/alternative (text, HTML, quoted-printable)
+    and, optionally, one ``.ics`` attachment (``(filename, ics bytes)``).
+    Header values are RFC 2047-encoded by :func:`_header`; names that the
+    simple encoding cannot carry safely go through the email package.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown mail kind {kind}")
+    outer, inner = f"=_wbn_{secrets.token_hex(12)}", f"=_wbn_{secrets.token_hex(12)}"
+    head = [
+        f"From: {_from_header()}",
+        f"To: {_address_header(to_name, to_email)}",
+        f"Subject: {_header(subject, 'Subject')}",
+        f"Date: {format_datetime(clock.now())}",
+        f"Message-ID: {message_id}",
+        f"X-Webinars-Kind: {kind}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{outer}"',
+        "",
+        f"--{outer}",
+        f'Content-Type: multipart/alternative; boundary="{inner}"',
+        "",
+        f"--{inner}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+    ]
+    parts = ["\r\n".join(head).encode(), b"\r\n", _qp(text), b"\r\n",
+             f"--{inner}\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(), _qp(html),
+             f"\r\n--{inner}--\r\n".encode()]
+    if attachment is not None:
+        filename, data = attachment
+        parts.append(
+            f"--{outer}\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=PUBLISH\r\n"
+            f'Content-Disposition: attachment; filename="{filename}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n".encode())
+        parts.append(_base64(data))
+    parts.append(f"--{outer}--\r\n".encode())
+    return b"".join(parts)
+
+
+def _qp(text: str) -> bytes:
+    body = text.replace("\r\n", "\n").encode("utf-8")
+    return binascii.b2a_qp(body, istext=True).replace(b"\n", b"\r\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _base64(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+@functools.lru_cache(maxsize=1024)
+def _header(value: str, name: str) -> str:
+    if value.isascii() and len(value) + len(name) < 76:
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _from_header() -> str:
+    return _header_line("From", current_app.config["MAIL_FROM"])
+
+
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+def _address_header(name: str, address: str) -> str:
+    if name.isascii():
+        return formataddr((name, address))  # quotes punctuation itself
+    if not _SPECIALS.search(name):
+        return f"{Header(name, 'utf-8', header_name='To').encode(linesep=chr(13) + chr(10))} " \
+               f"<{address}>"
+    # A non-ASCII name with punctuation: let the email package quote and encode it.
+    return _header_line("To", Address(display_name=name, addr_spec=address))
+
+
+@functools.lru_cache(maxsize=256)
+def _header_line(name: str, value) -> str:
+    message = EmailMessage(policy=email.policy.SMTP)
+    message[name] = value
+    return message[name].fold(policy=email.policy.SMTP).split(":", 1)[1].strip()
 
 
 def queue(msg: EmailMessage, kind: str, registration_id: int | None = None,
