@@ -1,0 +1,118 @@
+"""Shared plumbing for the benchmarks: machine facts, processes, databases, an SMTP sink.
+
+Benchmarks are run by hand (`python bench/<name>.py`), never by pytest; each
+prints the machine it ran on and a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+POSTGRES_URL = os.environ.get("WEBINARS_BENCH_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def machine() -> str:
+    """One line saying where the figures come from."""
+    load = os.getloadavg()
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"load average {load[0]:.2f} at start")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port} after {timeout} s")
+
+
+@contextlib.contextmanager
+def running(args: list[str], env: dict | None = None, port: int | None = None):
+    """Run a process for the duration of the block; wait for its port first."""
+    process = subprocess.Popen(args, env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if port:
+            wait_for_port(port, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def smtp_sink():
+    """A local SMTP server (aiosmtpd) that accepts and discards; yields its URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+            "-l", f"127.0.0.1:{port}"]
+    with running(args, port=port):
+        yield f"smtp://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def postgres_schema():
+    """A fresh schema on the benchmark PostgreSQL; yields (url with search_path, schema)."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(sqlalchemy_url(POSTGRES_URL))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options={quote(f'-csearch_path={schema}')}", schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def wrk(url: str, *, clients: int, seconds: int, script: Path, threads: int = 2) -> dict:
+    """Drive ``url`` with wrk and the given Lua script; returns the JSON its done() prints."""
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True)
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("wrk printed no summary:\n" + result.stdout + result.stderr)
+
+
+def fmt_ms(microseconds: float) -> str:
+    return f"{microseconds / 1000:.1f} ms"

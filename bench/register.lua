@@ -1,0 +1,29 @@
+-- wrk script: POST a registration with a unique email per request, and print
+-- rate, latency percentiles and failures as one JSON line. The same script
+-- drives the app and the bare baseline endpoint.
+local threads = {}
+local counter = 0
+local id = 0
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format(
+    '{"name":"Bench %d-%d","email":"bench%d-%d@example.org","country":"SG","timezone":"Asia/Singapore"}',
+    id, counter, id, counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p95_us":%d,"p99_us":%d,' ..
+    '"http_errors":%d,"socket_errors":%d}\n',
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end

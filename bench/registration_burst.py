@@ -1,0 +1,205 @@
+"""Registration burst: many clients register for one event of capacity C at once.
+
+    .venv/bin/python bench/registration_burst.py [--clients 32] [--seconds 10]
+        [--capacity 100] [--workers 4] [--skip-sqlite]
+
+PostgreSQL: the app under gunicorn (WEBINARS_SCHEDULER=off, mail delivered
+by each worker's background thread to a local SMTP sink, as in production),
+against two baselines measured in the same run: the bare endpoint
+(bench/bare_app.py: Flask + one psycopg INSERT, same gunicorn settings) and
+pgbench doing the same INSERT (the database's own limit). SQLite: the app
+under the dev server (`flask run`, threaded). wrk drives every HTTP run with
+the same Lua script. Each run ends with the check that exactly C are
+confirmed and the rest wait in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    ROOT,
+    VENV_BIN,
+    fmt_ms,
+    free_port,
+    machine,
+    postgres_schema,
+    running,
+    smtp_sink,
+    sqlalchemy_url,
+    wrk,
+)
+
+LUA = ROOT / "bench" / "register.lua"
+EVENT = {
+    "title": "TCTP Cybersecurity Workshop (benchmark)", "slug": "bench",
+    "timezone": "Asia/Singapore",
+    "sessions": [{"start": "2099-11-01T09:00", "end": "2099-11-01T11:30"}],
+}
+
+
+def prepare(database_url: str, capacity: int) -> None:
+    """Migrate the database and create the event (through the service, as the API would)."""
+    from flask_migrate import upgrade
+
+    from webinars import create_app, events
+
+    with tempfile.TemporaryDirectory() as instance:
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
+                          "SCHEDULER": "off"}, instance_path=instance)
+        with app.app_context():
+            upgrade()
+            events.create_event(dict(EVENT, capacity=capacity), None)
+            from webinars.extensions import db
+
+            db.engine.dispose()
+
+
+def check(database_url: str, capacity: int) -> dict:
+    """Seats and order after the burst, straight from the database."""
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, status FROM registrations ORDER BY id")).all()
+        pending_mail = conn.execute(sa.text(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar()
+    engine.dispose()
+    confirmed = [r.id for r in rows if r.status == "confirmed"]
+    waiting = [r.id for r in rows if r.status == "waitlisted"]
+    in_order = not (confirmed and waiting) or max(confirmed) < min(waiting)
+    exact = (len(confirmed) == min(capacity, len(rows))
+             and len(confirmed) + len(waiting) == len(rows))
+    return {"rows": len(rows), "confirmed": len(confirmed), "waitlisted": len(waiting),
+            "ok": exact and in_order, "pending_mail": pending_mail}
+
+
+def wait_for_mail(database_url: str, timeout: float = 120) -> float:
+    """Seconds until every queued mail has reached the SMTP sink."""
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < timeout:
+            with engine.connect() as conn:
+                if not conn.execute(sa.text(
+                        "SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar():
+                    return time.monotonic() - start
+            time.sleep(0.2)
+        return float("nan")
+    finally:
+        engine.dispose()
+
+
+def gunicorn(app: str, port: int, workers: int, chdir: Path | None = None) -> list[str]:
+    args = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+            "--log-level", "warning", "--backlog", "2048"]
+    if chdir:
+        args += ["--chdir", str(chdir)]
+    return args + [app]
+
+
+def pgbench(url: str, schema: str, clients: int, seconds: int) -> float:
+    script = Path(tempfile.mkstemp(suffix=".sql")[1])
+    script.write_text("INSERT INTO bare_registrations (event, name, email) "
+                      "VALUES ('bench', 'Bench', 'pg' || random()::text);\n")
+    base = url.split("?", 1)[0]
+    result = subprocess.run(
+        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f",
+         str(script), base],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PGOPTIONS": f"-c search_path={schema}"})
+    script.unlink()
+    return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
+
+
+def run_postgres(args) -> None:
+    with smtp_sink() as smtp_url, postgres_schema() as (url, schema):
+        prepare(url, args.capacity)
+        engine = sa.create_engine(sqlalchemy_url(url))
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE bare_registrations (id serial PRIMARY KEY, "
+                                 "event text NOT NULL, name text NOT NULL, "
+                                 "email text NOT NULL)"))
+        engine.dispose()
+
+        port = free_port()
+        bare_env = {"BARE_DATABASE_URL": url}
+        with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"), bare_env,
+                     port):
+            bare = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
+                       clients=args.clients, seconds=args.seconds, script=LUA)
+
+        port = free_port()
+        app_env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
+                   "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
+                   "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
+        with running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
+            app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
+                      clients=args.clients, seconds=args.seconds, script=LUA)
+            drained = wait_for_mail(url)
+        seats = check(url, args.capacity)
+        tps = pgbench(url, schema, args.clients, args.seconds)
+
+    print(f"\nPostgreSQL, gunicorn -w {args.workers}, {args.clients} clients for "
+          f"{args.seconds} s, capacity {args.capacity}")
+    for name, r in (("app (webinars)", app), ("bare endpoint", bare)):
+        print(f"  {name:16} {r['rps']:8.1f} req/s   p50 {fmt_ms(r['p50_us']):>9}   "
+              f"p95 {fmt_ms(r['p95_us']):>9}   p99 {fmt_ms(r['p99_us']):>9}   "
+              f"errors {r['http_errors'] + r['socket_errors']}")
+    print(f"  {'pgbench INSERT':16} {tps:8.1f} tx/s")
+    print(f"  ratio app / bare endpoint: {app['rps'] / bare['rps']:.2f}   "
+          f"app / database: {app['rps'] / tps:.3f}")
+    print(f"  seats: {seats['confirmed']} confirmed, {seats['waitlisted']} waiting, "
+          f"{seats['rows']} rows -> {'exactly C, in order' if seats['ok'] else 'WRONG'}; "
+          f"all confirmation mails delivered {drained:.1f} s after the burst")
+
+
+def run_sqlite(args) -> None:
+    with smtp_sink() as smtp_url, tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.sqlite3"
+        prepare(url, args.capacity)
+        port = free_port()
+        env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
+               "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
+               "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
+        command = [str(VENV_BIN / "flask"), "--app", "webinars", "run", "--port", str(port),
+                   "--with-threads", "--no-reload"]
+        with running(command, env, port):
+            app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
+                      clients=args.clients, seconds=args.seconds, script=LUA)
+            drained = wait_for_mail(url)
+        seats = check(url, args.capacity)
+    print(f"\nSQLite, flask run (threaded dev server), {args.clients} clients for "
+          f"{args.seconds} s, capacity {args.capacity}")
+    print(f"  {'app (webinars)':16} {app['rps']:8.1f} req/s   p50 {fmt_ms(app['p50_us']):>9}   "
+          f"p95 {fmt_ms(app['p95_us']):>9}   p99 {fmt_ms(app['p99_us']):>9}   "
+          f"errors {app['http_errors'] + app['socket_errors']}")
+    print(f"  seats: {seats['confirmed']} confirmed, {seats['waitlisted']} waiting -> "
+          f"{'exactly C, in order' if seats['ok'] else 'WRONG'}; mail drained in {drained:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--capacity", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    print("Registration burst on", machine())
+    run_postgres(args)
+    if not args.skip_sqlite:
+        run_sqlite(args)
+
+
+if __name__ == "__main__":
+    main()
