@@ -45,16 +45,20 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                      compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "organizer.login"
+    login_manager.login_message = "Please sign in to see the organizer pages."
 
     from . import models  # noqa: F401  (tables must be known before migrations run)
     from .api import bp as api_bp
     from .cli import register_cli
     from .errorpages import register_error_pages
+    from .organizer import bp as organizer_bp
     from .public import bp as public_bp
     from .templating import register_templating
 
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(organizer_bp)
     csrf.exempt(api_bp)  # token-authenticated JSON; see api/__init__.py
     register_templating(app)
     register_error_pages(app)

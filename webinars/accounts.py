@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import clock
+from . import clock, timezones
 from .errors import Conflict, NotFound, Unauthorized, ValidationError
 from .extensions import db, login_manager
 from .locking import begin_write
 from .models import ApiToken, Organizer
 
 MIN_PASSWORD_LENGTH = 10
+# "Last used" is shown to the minute; writing it more often would make every
+# API call a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def normalize_email(value: object, field: str = "email") -> str:
@@ -54,12 +59,21 @@ def create_organizer(email: str, password: str, name: str = "") -> Organizer:
 
 def check_password(email: str, password: str) -> Organizer | None:
     """The organizer when the password matches, else None."""
-    organizer = find_organizer(email)
-    if organizer and organizer.password_hash and check_password_hash(
-        organizer.password_hash, password
-    ):
+    organizer = find_organizer(email) if isinstance(email, str) else None
+    if not isinstance(password, str):
+        return None
+    if organizer is None or not organizer.password_hash:
+        # As slow as a real check, so that timing tells nobody whether the account exists.
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if check_password_hash(organizer.password_hash, password):
         return organizer
     return None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def _digest(token: str) -> str:
@@ -83,7 +97,61 @@ def organizer_for_token(token: str) -> Organizer:
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
         raise Unauthorized("The API token is missing, unknown or revoked.")
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+        organizer_id = row.organizer_id
+        _touch(row.id, now)
+        return db.session.get(Organizer, organizer_id)
     return row.organizer
+
+
+def _touch(token_id: int, now) -> None:
+    # Its own short transaction, before the call does anything else; the
+    # condition keeps concurrent calls from moving the time backwards.
+    begin_write()
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.id == token_id,
+               sa.or_(ApiToken.last_used_at.is_(None),
+                      ApiToken.last_used_at < now - LAST_USED_PRECISION))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def tokens_of(organizer: Organizer) -> list[ApiToken]:
+    """An organizer's tokens, live and revoked, newest first."""
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.organizer_id == organizer.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(organizer: Organizer, token_id: int) -> ApiToken:
+    """Revoke one of the organizer's own tokens (revoking twice keeps the first time).
+
+    NotFound for another organizer's token, as for one that does not exist.
+    """
+    organizer_id = organizer.id
+    begin_write()
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.organizer_id != organizer_id:
+        db.session.rollback()
+        raise NotFound("No such token.")
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+    db.session.commit()
+    return row
+
+
+def set_timezone(organizer: Organizer, zone: object) -> Organizer:
+    """Set the zone the organizer's pages show times in (an IANA name)."""
+    timezones.get_zone(zone, "timezone")
+    organizer_id = organizer.id
+    begin_write()
+    organizer = db.session.get(Organizer, organizer_id)
+    organizer.timezone = zone
+    db.session.commit()
+    return organizer
 
 
 def revoke_tokens(email: str) -> int:

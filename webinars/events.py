@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, notifications, registrations, reminders, timezones, validation
+from . import audit, clock, notifications, registrations, reminders, timezones, validation
 from .errors import BadRequest, Conflict, NotFound, ValidationError
 from .extensions import db
 from .locking import begin_write
@@ -133,6 +133,7 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
     begin_write()
     try:
         db.session.add(event)
+        audit.record(event, "event", "", f"created ({event.status})", organizer)
         _commit()
     except Exception:
         db.session.rollback()
@@ -140,21 +141,51 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
     return outcome
 
 
-def update_event(event: Event, data: object) -> Outcome:
+def update_event(event: Event, data: object, *, actor: Organizer | None = None) -> Outcome:
     """Apply a PATCH: any editable field; ``sessions`` replaces the schedule.
 
     A session entry with an ``id`` updates that session (it keeps its UID),
     one without adds a session, and a scheduled session left out is
     cancelled (kept, so that calendars learn it is cancelled). Registrants
-    hear of every change to their calendar in the same transaction.
+    hear of every change to their calendar in the same transaction, and the
+    audit trail records each changed field with ``actor`` (None: the system).
     """
     data = _check_body(data)
-    event_id = event.id
+    return _locked_update(event.id, lambda _current: data, actor)
+
+
+def close_registration(event: Event, *, actor: Organizer | None = None) -> Outcome:
+    """Close registration now: ``registration_closes_at`` becomes the current minute.
+
+    Conflict when registration is not open (a draft, a cancelled event, or
+    a deadline already past), so that closing twice keeps the first time.
+    """
+
+    def closing_now(current: Event) -> dict:
+        if current.status == EventStatus.DRAFT:
+            raise Conflict("This event is a draft: nobody can register yet.")
+        if current.status == EventStatus.CANCELLED:
+            raise Conflict("This event is cancelled; registration is closed.")
+        if not registrations.is_open(current):
+            raise Conflict("Registration for this event is closed already.")
+        # The start of this minute: already past, so registration is closed at once.
+        now = clock.now().replace(second=0, microsecond=0)
+        return {"registration_closes_at": timezones.iso_local(now, current.timezone)}
+
+    return _locked_update(event.id, closing_now, actor)
+
+
+def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
+    """Run one update under the event's lock; ``data_for(event)`` gives the PATCH body."""
     begin_write(lock_event_id=event_id)
     try:
         event = db.session.get(Event, event_id)
+        if event is None:
+            raise NotFound("No such event.")
         outcome = Outcome(event)
-        _apply_update(event, data, outcome)
+        before = audit.describe(event)
+        _apply_update(event, data_for(event), outcome)
+        audit.record_changes(event, before, audit.describe(event), actor)
         _commit()
     except Exception:
         db.session.rollback()
@@ -427,8 +458,11 @@ def _commit() -> None:
                        "slug") from None
 
 
-def cancel_event(event: Event) -> Outcome:
-    """Cancel an event: registration closes, registrants are told, sessions leave calendars."""
+def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:
+    """Cancel an event: registration closes, registrants are told, sessions leave calendars.
+
+    The audit trail records the change of status with ``actor``.
+    """
     event_id = event.id
     begin_write(lock_event_id=event_id)
     try:
@@ -438,6 +472,7 @@ def cancel_event(event: Event) -> Outcome:
             db.session.commit()
             return outcome
         was_published = event.status == EventStatus.PUBLISHED
+        audit.record(event, "status", str(event.status), str(EventStatus.CANCELLED), actor)
         event.status = EventStatus.CANCELLED
         for session in event.scheduled_sessions:
             session.sequence += 1

@@ -276,3 +276,49 @@ class Heartbeat(db.Model):
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class AuditEntry(db.Model):
+    """One change to an event: when, by whom, which field, from what to what.
+
+    Written by the services in the transaction that makes the change, so
+    every door (pages, API, CLI) leaves the same trail. Values are kept as
+    the text people read (times as wall clock in the event's zone), since
+    the trail must still say what it said after the event changes again.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (sa.Index("ix_audit_entries_event_at", "event_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    organizer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizers.id", ondelete="SET NULL"))
+    # The organizer's address at the time: the trail outlives a renamed or removed account.
+    actor: Mapped[str] = mapped_column(sa.String(254), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    # "capacity", "sessions[12]", "registrations[7].status", ...
+    field: Mapped[str] = mapped_column(sa.String(100))
+    old: Mapped[str] = mapped_column(sa.Text, default="")
+    new: Mapped[str] = mapped_column(sa.Text, default="")
+
+    event: Mapped[Event] = relationship()
+
+
+class Attendance(db.Model):
+    """A registrant was there: checked in by an organizer for one session."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        sa.UniqueConstraint("registration_id", "session_id",
+                            name="uq_attendance_registration_session"),
+        sa.Index("ix_attendance_session", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("sessions.id", ondelete="CASCADE"))
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    organizer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizers.id", ondelete="SET NULL"))

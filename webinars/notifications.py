@@ -59,6 +59,11 @@ def event_cancelled(event: Event, registrants: list[Registration]) -> None:
                           sessions=[s for s in sessions], method="CANCEL", event_cancelled=True)
 
 
+def message(registration: Registration, subject: str, body: str) -> None:
+    """An organizer's message to one registrant: their text as typed, escaped in the HTML part."""
+    _send(registration, "message", subject, template="message", body=body)
+
+
 def session_times(session: EventSession, event: Event, zone: str) -> dict:
     """A session as the mail shows it: the registrant's clock and the event's."""
     return {

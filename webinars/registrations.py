@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import clock, notifications, reminders, timezones, validation
+from . import audit, clock, notifications, reminders, timezones, validation
 from .accounts import normalize_email
 from .countries import NAMES as COUNTRY_NAMES
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
 from .locking import begin_write
 from .mail import deliver_after_commit
-from .models import Event, EventStatus, Registration, RegistrationStatus
+from .models import Event, EventStatus, Organizer, Registration, RegistrationStatus
 
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
@@ -109,8 +109,12 @@ def register(event_id: int, data: object) -> Result:
     return Result(registration, created=True)
 
 
-def cancel(token: str) -> Registration:
-    """Cancel a registration; a freed seat goes to the first person waiting."""
+def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
+    """Cancel a registration; a freed seat goes to the first person waiting.
+
+    ``actor`` is the organizer who cancelled it (recorded in the audit
+    trail); None when the registrant cancelled their own.
+    """
     registration = by_token(token)
     begin_write(lock_event_id=registration.event_id)
     try:
@@ -119,6 +123,9 @@ def cancel(token: str) -> Registration:
             db.session.commit()
             return registration
         was_confirmed = registration.status == CONFIRMED
+        if actor is not None:
+            audit.record(registration.event, status_field(registration),
+                         str(registration.status), str(CANCELLED), actor)
         registration.status = CANCELLED
         registration.cancelled_at = clock.now()
         db.session.flush()
@@ -156,13 +163,57 @@ def fill_free_seats(event: Event) -> list[Registration]:
         .limit(free)
     ).all()
     for registration in waiting:
-        registration.status = CONFIRMED
-        registration.confirmed_at = clock.now()
-        db.session.flush()
-        reminders.plan(registration)
-        notifications.promoted(registration)
+        _confirm_from_waiting_list(registration)
         promoted.append(registration)
     return promoted
+
+
+def promote(token: str, actor: Organizer | None = None) -> Registration:
+    """Give a free seat to one person on the waiting list, chosen by an organizer.
+
+    Unlike :func:`fill_free_seats` this may skip the queue, and it works after
+    registration has closed (that is when seats freed by cancellations stay
+    free), but not once the event has ended. Conflict when nobody's seat is
+    free: the organizer must raise the capacity first, since nobody is bumped.
+    """
+    registration = by_token(token)
+    begin_write(lock_event_id=registration.event_id)
+    try:
+        registration = by_token(token)
+        event = registration.event
+        if registration.status != WAITLISTED:
+            raise Conflict(f"{registration.name} is not on the waiting list.")
+        if event.status != EventStatus.PUBLISHED:
+            raise Conflict("This event is not published; nobody can be moved up.")
+        if event.ends_at is not None and event.ends_at <= clock.now():
+            raise Conflict("This event has ended.")
+        if not _has_free_seat(event):
+            raise Conflict(
+                f"All {event.capacity} seats are taken. Raise the capacity first to let "
+                f"{registration.name} in from the waiting list.", "capacity")
+        audit.record(event, status_field(registration), str(WAITLISTED), str(CONFIRMED),
+                     actor)
+        _confirm_from_waiting_list(registration)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    deliver_after_commit()
+    return registration
+
+
+def _confirm_from_waiting_list(registration: Registration) -> None:
+    # Inside the caller's locked transaction: the seat, the reminders and the mail together.
+    registration.status = CONFIRMED
+    registration.confirmed_at = clock.now()
+    db.session.flush()
+    reminders.plan(registration)
+    notifications.promoted(registration)
+
+
+def status_field(registration: Registration) -> str:
+    """The audit trail's name for a registration's status."""
+    return f"registrations[{registration.id}].status"
 
 
 def check_capacity(event: Event, capacity: int | None) -> None:

@@ -49,7 +49,7 @@ def create_event():
 def update_event(slug: str):
     """Edit an event; a ``sessions`` list replaces the schedule."""
     event = service.get_event(slug, include_drafts=True)
-    outcome = service.update_event(event, json_body())
+    outcome = service.update_event(event, json_body(), actor=current_organizer())
     body = _organizer_view(event_dict(outcome.event, include_cancelled_sessions=True),
                            outcome.event)
     body["warnings"] = outcome.warnings
@@ -61,6 +61,6 @@ def update_event(slug: str):
 def cancel_event(slug: str):
     """Cancel an event; its sessions stay listed as cancelled."""
     event = service.get_event(slug, include_drafts=True)
-    outcome = service.cancel_event(event)
+    outcome = service.cancel_event(event, actor=current_organizer())
     return jsonify(_organizer_view(event_dict(outcome.event, include_cancelled_sessions=True),
                                    outcome.event))

@@ -1,0 +1,91 @@
+"""The audit trail of an event: who changed what, and when.
+
+Services call :func:`record` inside the transaction that makes the change
+(the caller commits), so a change and its entry are saved together or not at
+all, whichever door asked for it. Values are stored as text people read;
+:func:`describe` gives the texts the service layer compares before and after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import clock, timezones
+from .extensions import db
+from .models import AuditEntry, Event, EventSession, Organizer, SessionStatus
+
+# What `registration_closes_at = None` means (see Event.registration_deadline).
+AT_FIRST_SESSION = "when the first session starts"
+
+
+def record(event: Event, field: str, old: str, new: str, actor: Organizer | None, *,
+           at: datetime | None = None) -> None:
+    """Add one entry to the current transaction (the caller commits)."""
+    db.session.add(AuditEntry(
+        event=event,
+        at=at or clock.now(),
+        organizer_id=actor.id if actor is not None else None,
+        actor=actor.email if actor is not None else "",
+        field=field[:100],
+        old=old,
+        new=new,
+    ))
+
+
+def record_changes(event: Event, before: dict[str, str], after: dict[str, str],
+                   actor: Organizer | None) -> None:
+    """One entry per key whose text differs between two :func:`describe` snapshots."""
+    # One time for the whole change, so that its entries read as one group.
+    at = clock.now()
+    for key in sorted(set(before) | set(after), key=_order):
+        old, new = before.get(key, ""), after.get(key, "")
+        if old != new:
+            record(event, key, old, new, actor, at=at)
+
+
+def describe(event: Event) -> dict[str, str]:
+    """The audited fields of an event and its sessions, as text."""
+    zone = event.timezone
+    closes = event.registration_closes_at
+    values = {
+        "title": event.title,
+        "slug": event.slug,
+        "description": event.description or "",
+        "timezone": zone,
+        "capacity": "unlimited" if event.capacity is None else str(event.capacity),
+        "status": str(event.status),
+        "registration_closes_at": (timezones.format_when(closes, zone, with_year=True)
+                                   + f" ({timezones.city(zone)}, "
+                                   f"{timezones.abbreviation(closes, zone)})"
+                                   if closes else AT_FIRST_SESSION),
+        "join_url": event.join_url or "",
+        "reminder_offsets_minutes": ", ".join(
+            str(m) for m in event.reminder_offsets_minutes or []) or "none",
+    }
+    for session in event.sessions:
+        values[f"sessions[{session.id}]"] = session_text(session, zone)
+    return values
+
+
+def session_text(session: EventSession, zone: str) -> str:
+    """'Part 1: Mon 1 Nov 2027, 09:00–11:30 (Singapore, +08)', or 'cancelled'."""
+    if session.status != SessionStatus.SCHEDULED:
+        return "cancelled"
+    when = timezones.format_range(session.start_utc, session.end_utc, zone, with_year=True)
+    return f"{session.title}: {when}" if session.title else when
+
+
+def history(event_id: int) -> list[AuditEntry]:
+    """Every entry of an event, newest change first (a change's entries in their order)."""
+    return list(db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.event_id == event_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id)))
+
+
+def _order(key: str) -> tuple[int, int, str]:
+    # Event fields first, then sessions in the order they were created.
+    if key.startswith("sessions[") and key.endswith("]") and key[9:-1].isdigit():
+        return (1, int(key[9:-1]), key)
+    return (0, 0, key)

@@ -1,0 +1,60 @@
+"""Organizers write to the people registered for an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import audit, notifications, registrations, validation
+from .errors import Conflict, NotFound, ValidationError
+from .extensions import db
+from .locking import begin_write
+from .mail import deliver_after_commit
+from .models import Event, Organizer, RegistrationStatus
+
+AUDIENCES = {
+    "confirmed": RegistrationStatus.CONFIRMED,
+    "waitlisted": RegistrationStatus.WAITLISTED,
+}
+MAX_BODY = 20_000
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How many people a message went to."""
+
+    count: int
+    audience: str
+
+
+def send_to_registrants(event_id: int, audience: object, subject: object, body: object,
+                        actor: Organizer | None) -> Sent:
+    """Queue one mail per registrant of ``audience`` (confirmed or waitlisted), then deliver.
+
+    The subject is one line (no CR/LF, a header-injection vector), the body
+    plain text; both are kept as typed and escaped by the mail's HTML part.
+    All mails and the audit entry are written in one transaction: either
+    everyone's mail is queued or nobody's.
+    """
+    if audience not in AUDIENCES:
+        raise ValidationError("Choose who gets the message: confirmed or waiting.", "audience")
+    subject = validation.text(subject, "subject", max_length=200, required=True)
+    body = validation.text(body, "body", max_length=MAX_BODY, required=True, multiline=True)
+    begin_write(lock_event_id=event_id)
+    try:
+        event = db.session.get(Event, event_id)
+        if event is None:
+            raise NotFound("No such event.")
+        recipients = [r for r in registrations.active(event_id)
+                      if r.status == AUDIENCES[audience]]
+        if not recipients:
+            raise Conflict("Nobody to send to: no registrant has this status.", "audience")
+        for registration in recipients:
+            notifications.message(registration, subject, body)
+        audit.record(event, "message", "", f"{subject} (to {len(recipients)} {audience})",
+                     actor)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    deliver_after_commit()
+    return Sent(len(recipients), audience)

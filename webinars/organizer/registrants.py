@@ -1,0 +1,233 @@
+"""Registrants of an event: the table, cancel and promote, check-in, the CSV, messages.
+
+Organizer URLs name a registration by its row id, never by its manage token:
+the token is the registrant's key and stays out of organizers' URLs and logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+
+from .. import attendance, countries, messages, registrations, timezones
+from ..errors import DomainError
+from ..extensions import db
+from ..models import (
+    Event,
+    EventSession,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    SessionStatus,
+)
+from . import bp, event_or_404, me, my_zone
+from .forms import ButtonForm, MessageForm
+
+FILTERS = {
+    "all": None,
+    "confirmed": [RegistrationStatus.CONFIRMED],
+    "waitlisted": [RegistrationStatus.WAITLISTED],
+    "cancelled": [RegistrationStatus.CANCELLED],
+}
+STATUS_WORDS = {"confirmed": "Confirmed", "waitlisted": "Waiting", "cancelled": "Cancelled"}
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP:
+# CSV injection); a leading apostrophe makes it text. Tab and CR are on the list too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _rows(event: Event, status_filter: str) -> list[Registration]:
+    """Registrations in the order they came (the waiting list's order)."""
+    query = sa.select(Registration).where(Registration.event_id == event.id)
+    if FILTERS[status_filter]:
+        query = query.where(Registration.status.in_(FILTERS[status_filter]))
+    return list(db.session.scalars(query.order_by(Registration.queued_at, Registration.id)))
+
+
+def _status_filter() -> str:
+    value = request.args.get("status", "all")
+    return value if value in FILTERS else "all"
+
+
+def country_counts(event_id: int) -> list[tuple[str, str, int, int, int]]:
+    """(code, name, confirmed, waiting, attended at least once) per country, biggest first."""
+    rows = db.session.execute(
+        sa.select(Registration.id, Registration.country, Registration.status)
+        .where(Registration.event_id == event_id)).all()
+    came = attendance.counts(event_id)
+    confirmed, waiting, attended = Counter(), Counter(), Counter()
+    for registration_id, country, status in rows:
+        if status == RegistrationStatus.CONFIRMED:
+            confirmed[country] += 1
+        elif status == RegistrationStatus.WAITLISTED:
+            waiting[country] += 1
+        if came.get(registration_id):
+            attended[country] += 1
+    codes = set(confirmed) | set(waiting) | set(attended)
+    result = [(code, country_name(code), confirmed[code], waiting[code], attended[code])
+              for code in codes]
+    return sorted(result, key=lambda r: (-r[2], -r[3], r[1]))
+
+
+def country_name(code: str) -> str:
+    """'Cambodia' for 'KH'; 'Not given' for an empty code."""
+    return countries.country_name(code) or code or "Not given"
+
+
+@bp.get("/events/<slug>/registrations")
+def registrants(slug: str):
+    """The table of registrants with status filters and per-country counts."""
+    event = event_or_404(slug)
+    status_filter = _status_filter()
+    confirmed, waiting = registrations.seat_counts([event.id])[event.id]
+    return render_template(
+        "organizer/registrations.html", event=event, rows=_rows(event, status_filter),
+        status_filter=status_filter, filters=list(FILTERS), status_words=STATUS_WORDS,
+        positions=registrations.waitlist_positions(event.id),
+        attended=attendance.counts(event.id), sessions_held=len(event.scheduled_sessions),
+        countries=country_counts(event.id), country_name=country_name,
+        confirmed=confirmed, waiting=waiting, zone=my_zone(), button=ButtonForm(),
+        free_seat=event.capacity is None or confirmed < event.capacity)
+
+
+def _registration_of(event: Event, registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.event_id != event.id:
+        abort(404)
+    return registration
+
+
+def _back(event: Event):
+    # Back to the table with the filter the organizer was using.
+    status_filter = request.form.get("status_filter", "all")
+    params = {"status": status_filter} if status_filter in FILTERS and \
+        status_filter != "all" else {}
+    return redirect(url_for("organizer.registrants", slug=event.slug, **params), 303)
+
+
+@bp.post("/events/<slug>/registrations/<int:registration_id>/cancel")
+def cancel_registration(slug: str, registration_id: int):
+    """Cancel someone's registration; they are mailed, the first person waiting moves up."""
+    event = event_or_404(slug)
+    registration = _registration_of(event, registration_id)
+    name = registration.name
+    try:
+        registrations.cancel(registration.token, actor=me())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"The registration of {name} is cancelled; they are being told.")
+    return _back(event)
+
+
+@bp.post("/events/<slug>/registrations/<int:registration_id>/promote")
+def promote_registration(slug: str, registration_id: int):
+    """Give a free seat to someone on the waiting list, out of turn if need be."""
+    event = event_or_404(slug)
+    registration = _registration_of(event, registration_id)
+    name = registration.name
+    try:
+        registrations.promote(registration.token, me())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{name} has a seat now and is being told.")
+    return _back(event)
+
+
+@bp.get("/events/<slug>/registrations.csv")
+def registrations_csv(slug: str):
+    """Everyone registered, for spreadsheets: UTF-8 with a BOM, formulas defused."""
+    event = event_or_404(slug)
+    zone = my_zone()
+    sessions = event.scheduled_sessions
+    present = attendance.by_session(event.id)
+    positions = registrations.waitlist_positions(event.id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["Name", "Email", "Status", "Waiting-list position", "Country code", "Country",
+         "Organization", "Time zone", f"Registered at ({zone})", f"Cancelled at ({zone})"]
+        + [f"Attended session {n}" + (f": {s.title}" if s.title else "")
+           for n, s in enumerate(sessions, start=1)])
+    for row in _rows(event, _status_filter()):
+        writer.writerow([_cell(value) for value in [
+            row.name, row.email, row.status, positions.get(row.id, ""), row.country,
+            countries.country_name(row.country), row.organization, row.timezone,
+            _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
+        ] + ["yes" if row.id in present.get(s.id, ()) else "" for s in sessions]])
+    # The BOM is how Excel knows the file is UTF-8 (Khmer, Lao, Burmese, Thai names).
+    body = "\ufeff" + buffer.getvalue()
+    return Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename={event.slug}-registrations.csv"})
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _spreadsheet_time(instant, zone: str) -> str:
+    # A form every spreadsheet reads as a date and time.
+    return timezones.iso_local(instant, zone)[:16].replace("T", " ") if instant else ""
+
+
+@bp.route("/events/<slug>/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+def session_attendance(slug: str, session_id: int):
+    """Check people in for one session: a list of checkboxes, saved at once."""
+    event = event_or_404(slug)
+    session = db.session.get(EventSession, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404)
+    problem = None
+    status = 200
+    if request.method == "POST":
+        try:
+            wanted = {int(value) for value in request.form.getlist("present")}
+        except ValueError:
+            abort(400)
+        try:
+            added, removed = attendance.record(event.id, session_id, wanted, me())
+        except DomainError as exc:
+            problem, status = exc.message, exc.status
+        else:
+            flash(f"Attendance saved: {added} checked in, {removed} unchecked.")
+            return redirect(url_for("organizer.session_attendance", slug=event.slug,
+                                    session_id=session_id), 303)
+        event = event_or_404(slug)
+        session = db.session.get(EventSession, session_id)
+    number = [s.id for s in event.sessions].index(session.id) + 1
+    return render_template(
+        "organizer/attendance.html", event=event, session=session, number=number,
+        people=attendance.roll(event.id, session_id), present=attendance.present_ids(session_id),
+        button=ButtonForm(), zone=my_zone(), problem=problem, country_name=country_name,
+        cancelled=session.status != SessionStatus.SCHEDULED
+        or event.status == EventStatus.CANCELLED), status
+
+
+@bp.route("/events/<slug>/message", methods=["GET", "POST"])
+def message(slug: str):
+    """Write to every confirmed (or every waiting) registrant."""
+    event = event_or_404(slug)
+    form = MessageForm()
+    problem = None
+    status = 200
+    if request.method == "POST":
+        try:
+            sent = messages.send_to_registrants(event.id, form.audience.data, form.subject.data,
+                                                form.body.data, me())
+        except DomainError as exc:
+            problem, status = exc.message, exc.status
+            if exc.field in ("audience", "subject", "body"):
+                form[exc.field].errors = [exc.message]
+            event = event_or_404(slug)
+        else:
+            flash(f"Your message is on its way to {sent.count} "
+                  f"{'person' if sent.count == 1 else 'people'}.")
+            return redirect(url_for("organizer.event_page", slug=event.slug), 303)
+    confirmed, waiting = registrations.seat_counts([event.id])[event.id]
+    return render_template("organizer/message.html", event=event, form=form, problem=problem,
+                           confirmed=confirmed, waiting=waiting), status
