@@ -138,11 +138,16 @@ def run_postgres(args) -> None:
             bare = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                        clients=args.clients, seconds=args.seconds, script=LUA)
 
+        # The production topology: web workers that only decide seats, and one
+        # scheduler process that composes and sends the mail (polling every 2 s).
         port = free_port()
         app_env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
+                   "WEBINARS_MAIL_DELIVERY": "manual", "WEBINARS_MAIL_POLL_SECONDS": "2",
                    "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
                    "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
-        with running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
+        scheduler = [str(VENV_BIN / "flask"), "--app", "webinars", "scheduler"]
+        with running(scheduler, app_env), \
+                running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                       clients=args.clients, seconds=args.seconds, script=LUA)
             drained = wait_for_mail(url)

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from test_api_events import MEKONG, TCTP
 
-from webinars import mail
+from webinars import delivery, mail, notices
 from webinars.extensions import db
 from webinars.models import OutboxMessage
 
@@ -106,6 +106,7 @@ def test_a_claimed_message_is_not_sent_by_a_second_sender(mail_app, client, auth
     mail_app.config["MAIL_DELIVERY"] = "manual"
     client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
     register(client, "mekong")
+    assert notices.process_due() == 1  # what the sweep does first
     assert mail._claim(10) != []  # a sender took it and died before sending
     assert mail.send_pending().sent == 0
     frozen_clock.advance(seconds=mail.CLAIM_SECONDS + 1)  # its claim ran out
@@ -122,3 +123,25 @@ def test_background_delivery_needs_no_scheduler(mail_app, client, auth, smtp):
     register(client, "mekong")
     wait_until(lambda: smtp.to("dara@example.org"), timeout=20)
     assert smtp.kinds("dara@example.org") == ["confirmation"]
+
+
+def test_confirmation_survives_a_crash_after_the_seat_decision(mail_app, client, auth, smtp):
+    """The seat and the promise of its mail commit together; the sweep keeps the promise."""
+    mail_app.config["MAIL_DELIVERY"] = "manual"  # as if the process died after the commit
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    assert register(client, "mekong").json["status"] == "confirmed"
+    assert smtp.messages == []
+    assert delivery.drain().sent == 1  # the scheduler's sweep
+    assert smtp.kinds("dara@example.org") == ["confirmation"]
+    assert delivery.drain().sent == 0
+
+
+def test_promotion_supersedes_a_pending_waitlist_notice(mail_app, client, auth, smtp):
+    mail_app.config["MAIL_DELIVERY"] = "manual"
+    client.post("/api/v1/events", json=dict(MEKONG, slug="small", capacity=1), headers=auth)
+    first = register(client, "small", email="first@example.org").json
+    register(client, "small", email="second@example.org")
+    client.delete(f"/api/v1/registrations/{first['token']}")  # promotes second
+    delivery.drain()
+    assert smtp.kinds("second@example.org") == ["promotion"]
+    assert smtp.kinds("first@example.org") == ["cancellation"]  # cancelled before it went

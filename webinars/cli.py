@@ -8,7 +8,7 @@ import sys
 import click
 from flask import Flask
 
-from . import accounts, demo, events, mail, registrations, reminders, scheduler, timezones
+from . import accounts, delivery, demo, events, registrations, reminders, scheduler, timezones
 from .errors import DomainError
 
 
@@ -92,15 +92,8 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("send-mail")
     def send_mail() -> None:
-        """Deliver every due message of the outbox now."""
-        total = mail.Report()
-        while True:
-            report = mail.send_pending()
-            total.sent += report.sent
-            total.retried += report.retried
-            total.failed += report.failed
-            if not (report.sent or report.retried or report.failed):
-                break
+        """Compose due confirmations and deliver every due message of the outbox now."""
+        total = delivery.drain()
         click.echo(f"Sent {total.sent}, will retry {total.retried}, failed {total.failed}.")
 
     @app.cli.command("scheduler")

@@ -15,11 +15,19 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, clock, notifications, registrations, reminders, timezones, validation
+from . import (
+    audit,
+    clock,
+    delivery,
+    notifications,
+    registrations,
+    reminders,
+    timezones,
+    validation,
+)
 from .errors import BadRequest, Conflict, NotFound, ValidationError
 from .extensions import db
 from .locking import begin_write
-from .mail import deliver_after_commit
 from .models import Event, EventSession, EventStatus, Organizer, SessionStatus
 
 MAX_SESSIONS = 50
@@ -190,7 +198,7 @@ def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
+    delivery.deliver_after_commit()
     return outcome
 
 
@@ -485,5 +493,5 @@ def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
+    delivery.deliver_after_commit()
     return outcome

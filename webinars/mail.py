@@ -2,8 +2,8 @@
 
 Every mail is written to the ``outbox`` table in the same transaction as the
 change it tells of, so a crash or an SMTP outage loses nothing: delivery
-happens after the commit (a background thread per process, woken at once)
-and the scheduler's sweep retries what failed.
+happens after the commit (see :mod:`webinars.delivery`) and the scheduler's
+sweep retries what failed.
 
 Delivery claims a message (``claimed_until``) before the SMTP call and marks
 it sent right after the server's 250. A crash between that 250 and the commit
@@ -24,7 +24,6 @@ import re
 import secrets
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from email.header import Header
@@ -60,55 +59,35 @@ class Invitation:
     filename: str = "invite.ics"
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the outbox or the wire."""
+
+    recipient: str
+    message_id: str
+    payload: bytes
+
+
 def compose(*, kind: str, to_name: str, to_email: str, subject: str, text: str, html: str,
-            invitation: Invitation | None = None, message_id: str | None = None) -> EmailMessage:
-    """A mail as calendar vendors expect it.
+            invitation: Invitation | None = None, attachment: tuple[str, bytes] | None = None,
+            message_id: str | None = None) -> Outgoing:
+    """A mail as calendar vendors expect it, written out as RFC 5322 bytes.
 
-    With an invitation: ``multipart/mixed`` holding a ``multipart/alternative``
-    of text, HTML and ``text/calendar; method=...``, plus the same ``.ics`` as
-    an attachment for clients that only look there.
+    ``multipart/mixed`` holding a ``multipart/alternative`` of text and HTML
+    (quoted-printable); with an iTIP ``invitation``, also ``text/calendar;
+    method=...`` in the alternative and the same ``.ics`` attached, for
+    clients that only look there (RFC 6047); with ``attachment``
+    (``(filename, ics bytes)``), a plain calendar file to open.
+
+    Written directly rather than through ``email.message``: its header
+    registry parses every header it is given (about 2 ms a message), which a
+    burst of registrations or a reminder fan-out cannot afford. Headers are
+    RFC 2047-encoded here (:func:`_header`, :func:`_address_header`); CR/LF
+    never reach them (refused when the text was accepted).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind}")
-    config = current_app.config
-    # SMTP policy: CRLF line ends, the canonical form on the wire and in .eml files.
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = config["MAIL_FROM"]
-    # An Address object, not a formatted string: the header registry quotes
-    # and RFC 2047-encodes the name itself (a name may hold "<", quotes or
-    # Khmer), and CR/LF never reach it (refused at validation).
-    msg["To"] = Address(display_name=to_name, addr_spec=to_email)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = message_id or make_msgid(domain=domain())
-    msg["X-Webinars-Kind"] = kind
-    # RFC 3834: no vacation or out-of-office replies to this.
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
-    if invitation is not None:
-        msg.add_alternative(invitation.data, maintype="text", subtype="calendar",
-                            params={"method": invitation.method, "charset": "utf-8"},
-                            cte="base64")
-        msg.add_attachment(invitation.data, maintype="application", subtype="ics",
-                           filename=invitation.filename)
-    return msg
-
-
-def assemble(*, kind: str, to_name: str, to_email: str, subject: str, text: str, html: str,
-             message_id: str, attachment: tuple[str, bytes] | None = None) -> bytes:
-    """The same mail as :func:`compose`, written out directly: for sending thousands.
-
-    :func:`compose` goes through the email package's header registry, which
-    parses every header it is given (about 2 ms a message); a reminder
-    fan-out cannot afford that. This writes the RFC 5322 bytes itself:
-    multipart/mixed of multipart/alternative (text, HTML, quoted-printable)
-    and, optionally, one ``.ics`` attachment (``(filename, ics bytes)``).
-    Header values are RFC 2047-encoded by :func:`_header`; names that the
-    simple encoding cannot carry safely go through the email package.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"unknown mail kind {kind}")
+    message_id = message_id or make_msgid(domain=domain())
     outer, inner = f"=_wbn_{secrets.token_hex(12)}", f"=_wbn_{secrets.token_hex(12)}"
     head = [
         f"From: {_from_header()}",
@@ -117,6 +96,7 @@ def assemble(*, kind: str, to_name: str, to_email: str, subject: str, text: str,
         f"Date: {format_datetime(clock.now())}",
         f"Message-ID: {message_id}",
         f"X-Webinars-Kind: {kind}",
+        # RFC 3834: no vacation or out-of-office replies to this.
         "Auto-Submitted: auto-generated",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/mixed; boundary="{outer}"',
@@ -131,17 +111,24 @@ def assemble(*, kind: str, to_name: str, to_email: str, subject: str, text: str,
     ]
     parts = ["\r\n".join(head).encode(), b"\r\n", _qp(text), b"\r\n",
              f"--{inner}\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
-             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(), _qp(html),
-             f"\r\n--{inner}--\r\n".encode()]
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(), _qp(html), b"\r\n"]
+    if invitation is not None:
+        parts += [f"--{inner}\r\nContent-Type: text/calendar; charset=\"utf-8\"; "
+                  f"method={invitation.method}\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n".encode(),
+                  _base64(invitation.data)]
+    parts.append(f"--{inner}--\r\n".encode())
+    files = []
+    if invitation is not None:
+        files.append(("application/ics", invitation.filename, invitation.data))
     if attachment is not None:
-        filename, data = attachment
-        parts.append(
-            f"--{outer}\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=PUBLISH\r\n"
-            f'Content-Disposition: attachment; filename="{filename}"\r\n'
-            "Content-Transfer-Encoding: base64\r\n\r\n".encode())
-        parts.append(_base64(data))
+        files.append(('text/calendar; charset="utf-8"; method=PUBLISH', *attachment))
+    for content_type, filename, data in files:
+        parts += [f"--{outer}\r\nContent-Type: {content_type}\r\n"
+                  f'Content-Disposition: attachment; filename="{filename}"\r\n'
+                  "Content-Transfer-Encoding: base64\r\n\r\n".encode(), _base64(data)]
     parts.append(f"--{outer}--\r\n".encode())
-    return b"".join(parts)
+    return Outgoing(to_email, message_id, b"".join(parts))
 
 
 def _qp(text: str) -> bytes:
@@ -149,7 +136,6 @@ def _qp(text: str) -> bytes:
     return binascii.b2a_qp(body, istext=True).replace(b"\n", b"\r\n")
 
 
-@functools.lru_cache(maxsize=64)
 def _base64(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
@@ -162,7 +148,12 @@ def _header(value: str, name: str) -> str:
 
 
 def _from_header() -> str:
-    return _header_line("From", current_app.config["MAIL_FROM"])
+    return _sender_line(current_app.config["MAIL_FROM"])
+
+
+@functools.lru_cache(maxsize=8)
+def _sender_line(value: str) -> str:
+    return _header_line("From", value)
 
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
@@ -178,21 +169,20 @@ def _address_header(name: str, address: str) -> str:
     return _header_line("To", Address(display_name=name, addr_spec=address))
 
 
-@functools.lru_cache(maxsize=256)
 def _header_line(name: str, value) -> str:
     message = EmailMessage(policy=email.policy.SMTP)
     message[name] = value
     return message[name].fold(policy=email.policy.SMTP).split(":", 1)[1].strip()
 
 
-def queue(msg: EmailMessage, kind: str, registration_id: int | None = None,
+def queue(message: Outgoing, kind: str, registration_id: int | None = None,
           send_after=None) -> OutboxMessage:
     """Add a message to the outbox in the current transaction (the caller commits)."""
     row = OutboxMessage(
         kind=kind,
-        recipient=msg["To"].addresses[0].addr_spec,
-        message_id=msg["Message-ID"],
-        payload=bytes(msg),
+        recipient=message.recipient,
+        message_id=message.message_id,
+        payload=message.payload,
         registration_id=registration_id,
         send_after=send_after or clock.now(),
         attempts=0,
@@ -200,19 +190,6 @@ def queue(msg: EmailMessage, kind: str, registration_id: int | None = None,
     )
     db.session.add(row)
     return row
-
-
-def deliver_after_commit() -> None:
-    """Start delivering what was just committed, as MAIL_DELIVERY says.
-
-    ``background`` (default): wake this process's delivery thread; ``inline``:
-    deliver now, in this thread (tests, CLI); ``manual``: leave it to the sweep.
-    """
-    mode = current_app.config.get("MAIL_DELIVERY", "background")
-    if mode == "inline":
-        send_pending()
-    elif mode == "background":
-        _pump(current_app._get_current_object()).wake()
 
 
 @dataclass
@@ -389,47 +366,3 @@ def _classify(code: int) -> str:
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-# --- the per-process delivery thread ---------------------------------------
-
-
-class _Pump:
-    """A daemon thread that delivers the outbox when woken, and every minute anyway."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.wakeup = threading.Event()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def wake(self) -> None:
-        with self.lock:
-            # Started on first use, so that it runs in each forked worker.
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="webinars-mail",
-                                               daemon=True)
-                self.thread.start()
-        self.wakeup.set()
-
-    def _run(self) -> None:
-        while True:
-            self.wakeup.wait(timeout=60)
-            self.wakeup.clear()
-            with self.app.app_context():
-                try:
-                    while send_pending().sent:
-                        pass
-                except Exception:
-                    log.exception("mail delivery failed; the sweep will retry")
-                finally:
-                    db.session.remove()
-
-
-_pumps: dict[int, _Pump] = {}
-_pumps_lock = threading.Lock()
-
-
-def _pump(app: Flask) -> _Pump:
-    with _pumps_lock:
-        return _pumps.setdefault(id(app), _Pump(app))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import audit, notifications, registrations, validation
+from . import audit, delivery, notifications, registrations, validation
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
 from .locking import begin_write
-from .mail import deliver_after_commit
 from .models import Event, Organizer, RegistrationStatus
 
 AUDIENCES = {
@@ -56,5 +55,5 @@ def send_to_registrants(event_id: int, audience: object, subject: object, body: 
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
+    delivery.deliver_after_commit()
     return Sent(len(recipients), audience)

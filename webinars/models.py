@@ -178,6 +178,8 @@ class Registration(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("event_id", "email_key", name="uq_registrations_event_email"),
         sa.Index("ix_registrations_event_status_queue", "event_id", "status", "queued_at", "id"),
+        sa.Index("ix_registrations_notice_due", "notice_due",
+                 postgresql_where=sa.text("notice_due"), sqlite_where=sa.text("notice_due")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +198,12 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The confirmation (or waiting-list notice) and the reminders of a new
+    # registration are prepared after the seat decision, outside the event's
+    # lock (webinars.notices). This flag, committed with the decision, is the
+    # promise that they will be: set until that work is done.
+    notice_due: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                             server_default=sa.false())
 
     event: Mapped[Event] = relationship()
 

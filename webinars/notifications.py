@@ -15,10 +15,13 @@ from .mail import Invitation, compose, queue
 from .models import Event, EventSession, Registration, RegistrationStatus
 
 
-def registered(registration: Registration) -> None:
-    """Confirmation (with invitations) or waiting-list notice."""
+def registered(registration: Registration, position: int | None = None) -> None:
+    """Confirmation (with invitations) or waiting-list notice (``position``: its place)."""
     if registration.status == RegistrationStatus.CONFIRMED:
         _with_invitations(registration, "confirmation", f"Registered: {registration.event.title}")
+    elif position is not None:
+        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}",
+              position=position)
     else:
         _send(registration, "waitlisted", f"Waiting list: {registration.event.title}")
 
@@ -121,7 +124,8 @@ def _send(registration: Registration, kind: str, subject: str, *, template: str 
         "registration": registration,
         "event": event,
         "confirmed": registration.status == RegistrationStatus.CONFIRMED,
-        "position": waitlist_position(registration),
+        # A caller that knows the place (a batch of notices) passes it in context.
+        "position": None if "position" in context else waitlist_position(registration),
         "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
         "zone": zone,
         "manage_url": f"{base}/registrations/{registration.token}",

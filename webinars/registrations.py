@@ -11,15 +11,22 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from . import audit, clock, notifications, reminders, timezones, validation
+from . import audit, clock, delivery, notifications, reminders, timezones, validation
 from .accounts import normalize_email
 from .countries import NAMES as COUNTRY_NAMES
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
 from .locking import begin_write
-from .mail import deliver_after_commit
-from .models import Event, EventStatus, Organizer, Registration, RegistrationStatus
+from .models import (
+    Event,
+    EventStatus,
+    Organizer,
+    Registration,
+    RegistrationStatus,
+    UTCDateTime,
+)
 
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
@@ -62,51 +69,110 @@ class Result:
 
 
 def register(event_id: int, data: object) -> Result:
-    """Confirm a seat or join the waiting list, in one locked transaction.
+    """Confirm a seat or join the waiting list; the decision is one locked statement.
 
-    The same address (compared case-insensitively) registering again gets
-    its existing registration back; a cancelled one is reopened at the back
-    of the queue.
+    Under the event's lock: read the event, then insert the row with its
+    status decided by the count of confirmed rows in the same statement
+    (``INSERT ... SELECT ... ON CONFLICT DO NOTHING``), plus the reminders of
+    a confirmed seat, and commit. Nothing slow happens while the lock is
+    held: the confirmation mail is composed afterwards (``notice_due``, see
+    :mod:`webinars.notices`). The same address (compared case-insensitively)
+    registering again gets its existing registration back; a cancelled one is
+    reopened at the back of the queue.
     """
     applicant = read_applicant(data)
-    begin_write(lock_event_id=event_id)
+    begin_write()
     try:
-        event = db.session.get(Event, event_id)
-        if event is None or event.status == EventStatus.DRAFT:
+        state = _lock_event(event_id)
+        if state is None or state.status == EventStatus.DRAFT:
             raise NotFound("No such event.")
-        existing = db.session.scalar(sa.select(Registration).where(
-            Registration.event_id == event_id,
-            Registration.email_key == applicant.email.lower()))
-        if existing is not None and existing.status != CANCELLED:
-            db.session.commit()
-            return Result(existing, created=False)
-        ensure_open(event)
-        now = clock.now()
-        status = CONFIRMED if _has_free_seat(event) else WAITLISTED
-        registration = existing or Registration(event_id=event_id,
-                                                token=secrets.token_urlsafe(24))
-        registration.name = applicant.name
-        registration.email = applicant.email
-        registration.email_key = applicant.email.lower()
-        registration.organization = applicant.organization
-        registration.country = applicant.country
-        registration.timezone = applicant.timezone
-        registration.status = status
-        registration.queued_at = now
-        registration.confirmed_at = now if status == CONFIRMED else None
-        registration.cancelled_at = None
-        if existing is None:
-            db.session.add(registration)
-        db.session.flush()
+        open_now = _open(state.status, state.registration_closes_at, state.starts_at)
+        inserted = _insert_decided(event_id, applicant, state.capacity) if open_now else None
+        if inserted is None:
+            existing = db.session.scalar(sa.select(Registration).where(
+                Registration.event_id == event_id,
+                Registration.email_key == applicant.email.lower()))
+            if existing is not None and existing.status != CANCELLED:
+                db.session.commit()
+                return Result(existing, created=False)
+            if not open_now:
+                raise _closed(state.status)
+            _reopen(existing, applicant, state.capacity)
+            registration_id, status, fresh = existing.id, existing.status, False
+        else:
+            (registration_id, status), fresh = inserted, True
         if status == CONFIRMED:
-            reminders.plan(registration)
-        notifications.registered(registration)
+            reminders.plan_for(registration_id, event_id, state.reminder_offsets_minutes or [],
+                               fresh=fresh)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
-    return Result(registration, created=True)
+    delivery.deliver_after_commit()
+    return Result(db.session.get(Registration, registration_id), created=True)
+
+
+def _lock_event(event_id: int):
+    """The event's fields the decision needs, read under its lock (see locking.py)."""
+    query = sa.select(Event.status, Event.capacity, Event.registration_closes_at,
+                      Event.starts_at, Event.reminder_offsets_minutes).where(Event.id == event_id)
+    if db.session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE holds the lock already
+    return db.session.execute(query).one_or_none()
+
+
+def _insert_decided(event_id: int, applicant: Applicant, capacity: int | None):
+    """Insert the registration, its status decided in the same statement.
+
+    Returns (id, status), or None when the address is registered already.
+    PostgreSQL: the statement runs after the event's row lock was granted,
+    so under READ COMMITTED its snapshot sees every seat committed before.
+    """
+    now = clock.now()
+    if capacity is None:
+        status = sa.literal(CONFIRMED, sa.String)
+    else:
+        taken = (sa.select(sa.func.count()).where(Registration.event_id == event_id,
+                                                   Registration.status == CONFIRMED)
+                 .scalar_subquery())
+        status = sa.case((taken < capacity, CONFIRMED), else_=WAITLISTED)
+    moment = sa.literal(now, UTCDateTime())
+    columns = {
+        "event_id": sa.literal(event_id), "token": sa.literal(secrets.token_urlsafe(24)),
+        "name": sa.literal(applicant.name), "email": sa.literal(applicant.email),
+        "email_key": sa.literal(applicant.email.lower()),
+        "organization": sa.literal(applicant.organization),
+        "country": sa.literal(applicant.country), "timezone": sa.literal(applicant.timezone),
+        "status": status, "queued_at": moment, "created_at": moment,
+        "confirmed_at": sa.case((status == CONFIRMED, moment), else_=sa.null()),
+        "notice_due": sa.true(),
+    }
+    # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to parse it.
+    rows = sa.select(*[value.label(name) for name, value in columns.items()]).where(sa.true())
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Registration)
+    statement = (insert.from_select(list(columns), rows)
+                 .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
+                 .returning(Registration.id, Registration.status))
+    return db.session.execute(statement).one_or_none()
+
+
+def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
+    """A cancelled registration comes back, at the back of the queue."""
+    now = clock.now()
+    taken = confirmed_count(registration.event_id)
+    status = CONFIRMED if capacity is None or taken < capacity else WAITLISTED
+    registration.name = applicant.name
+    registration.email = applicant.email
+    registration.organization = applicant.organization
+    registration.country = applicant.country
+    registration.timezone = applicant.timezone
+    registration.status = status
+    registration.queued_at = now
+    registration.confirmed_at = now if status == CONFIRMED else None
+    registration.cancelled_at = None
+    registration.notice_due = True
+    db.session.flush()
 
 
 def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
@@ -128,6 +194,7 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
                          str(registration.status), str(CANCELLED), actor)
         registration.status = CANCELLED
         registration.cancelled_at = clock.now()
+        registration.notice_due = False  # nothing left to confirm
         db.session.flush()
         reminders.drop(registration.id)
         notifications.cancelled(registration, was_confirmed=was_confirmed)
@@ -137,7 +204,7 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
+    delivery.deliver_after_commit()
     return registration
 
 
@@ -198,7 +265,7 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
     except Exception:
         db.session.rollback()
         raise
-    deliver_after_commit()
+    delivery.deliver_after_commit()
     return registration
 
 
@@ -206,6 +273,7 @@ def _confirm_from_waiting_list(registration: Registration) -> None:
     # Inside the caller's locked transaction: the seat, the reminders and the mail together.
     registration.status = CONFIRMED
     registration.confirmed_at = clock.now()
+    registration.notice_due = False  # the promotion mail says all a pending notice would
     db.session.flush()
     reminders.plan(registration)
     notifications.promoted(registration)
@@ -242,17 +310,26 @@ def by_token(token: str) -> Registration:
 
 def is_open(event: Event) -> bool:
     """Registration is open: published, and before the deadline."""
-    deadline = event.registration_deadline
-    return event.status == EventStatus.PUBLISHED and (deadline is None or
-                                                      clock.now() < deadline)
+    return _open(event.status, event.registration_closes_at, event.starts_at)
+
+
+def _open(status: str, closes_at, starts_at) -> bool:
+    # The one rule: published, and before the deadline, which defaults to
+    # the first session's start (Event.registration_deadline says the same).
+    deadline = closes_at or starts_at
+    return status == EventStatus.PUBLISHED and (deadline is None or clock.now() < deadline)
 
 
 def ensure_open(event: Event) -> None:
     """Conflict with a message a person understands when registration is closed."""
-    if event.status == EventStatus.CANCELLED:
-        raise Conflict("This event is cancelled; registration is closed.")
     if not is_open(event):
-        raise Conflict("Registration for this event has closed.")
+        raise _closed(event.status)
+
+
+def _closed(status: str) -> Conflict:
+    if status == EventStatus.CANCELLED:
+        return Conflict("This event is cancelled; registration is closed.")
+    return Conflict("Registration for this event has closed.")
 
 
 def confirmed_count(event_id: int) -> int:

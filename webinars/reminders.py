@@ -53,18 +53,31 @@ BATCH = 200
 
 def plan(registration: Registration) -> None:
     """Add the reminders still ahead for a newly confirmed registrant."""
-    event = registration.event
+    plan_for(registration.id, registration.event_id,
+             registration.event.reminder_offsets_minutes or [])
+
+
+def plan_for(registration_id: int, event_id: int, offsets: list[int], *,
+             fresh: bool = False) -> None:
+    """Add a registrant's reminders still ahead: two statements, no ORM objects.
+
+    Called inside the seat decision's transaction, so it is kept short.
+    ``fresh`` (a row inserted in this transaction) skips the look-up of
+    reminders a reopened registration may keep from before.
+    """
     now = clock.now()
-    # A reopened registration may have rows from before (sent ones are kept).
-    existing = set(db.session.execute(sa.select(Reminder.session_id, Reminder.offset_minutes)
-                                      .where(Reminder.registration_id == registration.id)))
+    sessions = db.session.execute(sa.select(EventSession.id, EventSession.start_utc).where(
+        EventSession.event_id == event_id, EventSession.status == SessionStatus.SCHEDULED))
+    existing = set() if fresh else {tuple(row) for row in db.session.execute(
+        sa.select(Reminder.session_id, Reminder.offset_minutes)
+        .where(Reminder.registration_id == registration_id))}
     rows = [
-        {"registration_id": registration.id, "session_id": session.id, "offset_minutes": offset,
+        {"registration_id": registration_id, "session_id": session_id, "offset_minutes": offset,
          "due_at": due, "status": PENDING, "attempts": 0, "note": ""}
-        for session in event.scheduled_sessions
-        for offset in event.reminder_offsets_minutes or []
-        if (due := session.start_utc - timedelta(minutes=offset)) > now
-        and (session.id, offset) not in existing
+        for session_id, start in sessions
+        for offset in offsets
+        if (due := start - timedelta(minutes=offset)) > now
+        and (session_id, offset) not in existing
     ]
     if rows:
         db.session.execute(sa.insert(Reminder), rows)
@@ -327,7 +340,7 @@ class _Composer:
 
     The session's ``.ics`` (one per session and SEQUENCE) and its times in
     each registrant's zone are cached; per message only the two small
-    templates are rendered and the MIME written (:func:`mail.assemble`).
+    templates are rendered and the MIME written (:func:`mail.compose`).
     """
 
     def __init__(self):
@@ -356,7 +369,7 @@ class _Composer:
             "zone": zone, "lead": lead_time(_minutes_left(session, reminder.offset_minutes)),
             "manage_url": f"{self.base}/registrations/{registration.token}",
         }
-        return mail.assemble(
+        return mail.compose(
             kind="reminder", to_name=registration.name, to_email=registration.email,
             subject=f"Reminder: {event.title} starts {values['lead']}",
             text=self.text.render(values), html=self.html.render(values),
@@ -364,7 +377,7 @@ class _Composer:
             # Deterministic: the same reminder for the same time has the same
             # Message-ID, so a duplicate (the crash window) is recognisable.
             message_id=f"<reminder-{reminder.id}-{reminder.due_at:%Y%m%dT%H%MZ}@{self.domain}>",
-        )
+        ).payload
 
 
 def _minutes_left(session: EventSession, offset: int) -> int:

@@ -2,9 +2,11 @@
 
 Jobs: one ``date`` job per pending reminder group, keyed
 ``reminder:<session>:<offset>`` so that a moved session replaces its job
-rather than adding one, plus an ``interval`` sweep that sends whatever is due
+rather than adding one; an ``interval`` sweep that sends whatever is due
 (downtime, changes made by other processes, retries), delivers the mail
-outbox, refreshes the reminder jobs and writes a heartbeat for /healthz.
+outbox, refreshes the reminder jobs and writes a heartbeat for /healthz; and
+a short ``mail`` poll (every MAIL_POLL_SECONDS, default 2) that delivers
+what web workers queued.
 
 The scheduler runs in UTC with aware datetimes. Misfire policy: jobs have no
 grace limit (``misfire_grace_time=None``) and coalesce, because lateness is
@@ -31,7 +33,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from . import clock, mail, reminders
+from . import clock, delivery, reminders
 from .extensions import db
 from .locking import begin_write
 from .models import Heartbeat
@@ -55,9 +57,16 @@ class Runner:
                 report = reminders.send_due()
                 if report.sent or report.skipped or report.failed:
                     log.info("reminders: %s", report)
-                while mail.send_pending().sent:
-                    pass
+                delivery.drain()
                 self.sync_jobs()
+            finally:
+                db.session.remove()
+
+    def mail(self) -> None:
+        """Compose due confirmations and deliver the outbox (a cheap poll when idle)."""
+        with self.app.app_context():
+            try:
+                delivery.drain()
             finally:
                 db.session.remove()
 
@@ -87,6 +96,10 @@ def build(app: Flask, *, blocking: bool) -> BaseScheduler:
     scheduler.add_job(runner.sweep, "interval",
                       seconds=int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60)),
                       id="sweep", next_run_time=datetime.now(UTC))
+    # Web workers started with WEBINARS_MAIL_DELIVERY=manual leave their mail
+    # to this poll: they then spend nothing but the seat decision on a request.
+    scheduler.add_job(runner.mail, "interval",
+                      seconds=float(app.config.get("MAIL_POLL_SECONDS", 2)), id="mail")
     return scheduler
 
 

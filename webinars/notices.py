@@ -1,0 +1,64 @@
+"""Compose a new registrant's confirmation (or waiting-list notice), after the seat lock.
+
+:func:`webinars.registrations.register` decides the seat and commits with
+``notice_due`` set; composing the mail (templates, calendar invitations)
+takes milliseconds that must not be spent holding the event's lock, so it
+happens here, right after the commit (:mod:`webinars.delivery`), or at the
+scheduler's next sweep if the process died in between: the flag is the
+promise, kept in the same commit as the seat.
+
+A later change supersedes the notice: promotion and cancellation clear the
+flag in their own transaction and send their own mail.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from . import notifications, registrations
+from .extensions import db
+from .locking import begin_write
+from .models import Event, Registration, RegistrationStatus
+
+BATCH = 200
+
+
+def process_due(limit: int = BATCH) -> int:
+    """Queue the mail of registrations whose notice is due, a batch per transaction.
+
+    One claim (a conditional UPDATE; ``SKIP LOCKED`` on PostgreSQL, so two
+    processes take different rows), one load, one bulk insert into the
+    outbox and one commit for the whole batch: the promise and its mail
+    change hands atomically. Returns how many notices were prepared.
+    """
+    begin_write()
+    try:
+        due = (sa.select(Registration.id).where(Registration.notice_due)
+               .order_by(Registration.id).limit(limit))
+        if db.session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = db.session.execute(
+            sa.update(Registration).where(Registration.id.in_(due.scalar_subquery()))
+            .values(notice_due=False).returning(Registration.id)
+            .execution_options(synchronize_session=False)).scalars().all()
+        if not ids:
+            db.session.rollback()
+            return 0
+        batch = db.session.scalars(
+            sa.select(Registration).where(Registration.id.in_(ids))
+            .options(sa.orm.joinedload(Registration.event).selectinload(Event.sessions))
+            .order_by(Registration.id)).unique().all()
+        positions: dict[int, dict[int, int]] = {}
+        for registration in batch:
+            if registration.status == RegistrationStatus.CANCELLED:
+                continue
+            places = positions.get(registration.event_id)
+            if places is None:
+                places = positions[registration.event_id] = \
+                    registrations.waitlist_positions(registration.event_id)
+            notifications.registered(registration, places.get(registration.id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(ids)
