@@ -183,7 +183,8 @@ def format_range(start: datetime, end: datetime, zone_name: str, *, with_year: b
     end_label = abbreviation(end, zone_name)
     if end_label != label:
         last = f"{last} {end_label}"
-    return f"{first}–{last} ({city(zone_name)}, {label})"
+    place = city(zone_name)
+    return f"{first}–{last} ({place if place == label else f'{place}, {label}'})"
 
 
 def duration_text(start: datetime, end: datetime) -> str:

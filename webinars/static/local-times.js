@@ -46,7 +46,9 @@
     var target = block.querySelector(".viewer-time");
     if (!target || isNaN(start) || isNaN(end)) { return; }
     var last = sameDay(start, end) ? clock(end) : dayAndTime(end);
-    target.textContent = dayAndTime(start) + "\u2013" + last + " (" + city + ", " + offsetLabel(start) + ")";
+    var label = offsetLabel(start);
+    target.textContent = dayAndTime(start) + "\u2013" + last + " (" +
+      (label === city ? city : city + ", " + label) + ")";
     target.setAttribute("data-zone", zone);
   });
 
