@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=20.0,
                         help="seconds between the end of the setup and the due time")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--senders", type=int, default=None,
+                        help="SMTP connections at once (default: the app's REMINDER_SENDERS)")
     args = parser.parse_args()
     print("Reminder fan-out on", machine())
 
@@ -109,7 +111,7 @@ def main() -> None:
 
         def fire():
             with app.app_context():
-                result["report"] = reminders.send_due()
+                result["report"] = reminders.send_due(senders=args.senders)
                 result["finished_at"] = datetime.now(UTC)
                 db.session.remove()
             finished.set()

@@ -121,7 +121,10 @@ def test_background_delivery_needs_no_scheduler(mail_app, client, auth, smtp):
     mail_app.config["MAIL_DELIVERY"] = "background"
     client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
     register(client, "mekong")
-    wait_until(lambda: smtp.to("dara@example.org"), timeout=20)
+    try:
+        wait_until(lambda: smtp.to("dara@example.org"), timeout=20)
+    finally:
+        delivery.stop(mail_app)
     assert smtp.kinds("dara@example.org") == ["confirmation"]
 
 

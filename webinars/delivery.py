@@ -54,6 +54,7 @@ class _Pump:
         self.wakeup = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.stopping = False
 
     def wake(self) -> None:
         with self.lock:
@@ -64,10 +65,18 @@ class _Pump:
                 self.thread.start()
         self.wakeup.set()
 
+    def stop(self) -> None:
+        self.stopping = True
+        self.wakeup.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
     def _run(self) -> None:
         while True:
             self.wakeup.wait(timeout=60)
             self.wakeup.clear()
+            if self.stopping:
+                return
             with self.app.app_context():
                 try:
                     drain()
@@ -79,6 +88,14 @@ class _Pump:
 
 _pumps: dict[int, _Pump] = {}
 _pumps_lock = threading.Lock()
+
+
+def stop(app: Flask) -> None:
+    """Stop this app's delivery thread (tests; a process exits without it)."""
+    with _pumps_lock:
+        pump = _pumps.pop(id(app), None)
+    if pump is not None:
+        pump.stop()
 
 
 def _pump(app: Flask) -> _Pump:

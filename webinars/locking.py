@@ -30,3 +30,22 @@ def begin_write(lock_event_id: int | None = None) -> None:
     conn = db.session.connection(execution_options={"sqlite_immediate": True})
     if lock_event_id is not None and conn.dialect.name != "sqlite":
         conn.execute(sa.select(Event.id).where(Event.id == lock_event_id).with_for_update())
+
+
+def claim(model, *conditions, order_by, limit: int, values: dict) -> list[int]:
+    """Take up to ``limit`` rows of ``model`` matching ``conditions`` for this process.
+
+    One conditional ``UPDATE ... WHERE id IN (...) RETURNING id`` that sets
+    ``values`` (a claim time, a flag), in the caller's transaction, so that
+    no two processes ever take the same row. On PostgreSQL the inner select
+    locks ``FOR UPDATE SKIP LOCKED``: concurrent claimers take different rows
+    instead of queueing behind each other. On SQLite the caller's
+    :func:`begin_write` already serialises them. Returns the ids, sorted.
+    """
+    chosen = sa.select(model.id).where(*conditions).order_by(*order_by).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = db.session.execute(
+        sa.update(model).where(model.id.in_(chosen.scalar_subquery())).values(**values)
+        .returning(model.id).execution_options(synchronize_session=False)).scalars().all()
+    return sorted(ids)

@@ -38,7 +38,7 @@ from flask import Flask, current_app
 
 from . import clock
 from .extensions import db
-from .locking import begin_write
+from .locking import begin_write, claim
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -221,28 +221,15 @@ def send_pending(limit: int = BATCH) -> Report:
 def _claim(limit: int) -> list[int]:
     begin_write()
     now = clock.now()
-    due = (
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
-               OutboxMessage.send_after <= now,
-               sa.or_(OutboxMessage.claimed_until.is_(None),
-                      OutboxMessage.claimed_until < now))
-        .order_by(OutboxMessage.send_after, OutboxMessage.id)
-        .limit(limit)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Two senders at once each take different rows instead of waiting.
-        due = due.with_for_update(skip_locked=True)
-    claimed = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-                attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    ids = claim(OutboxMessage,
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                OutboxMessage.send_after <= now,
+                sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                order_by=(OutboxMessage.send_after, OutboxMessage.id), limit=limit,
+                values={"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
+                        "attempts": OutboxMessage.attempts + 1})
     db.session.commit()
-    return sorted(claimed)
+    return ids
 
 
 def _record(row_id: int, outcome: str, error: str, report: Report) -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from . import notifications, registrations
 from .extensions import db
-from .locking import begin_write
+from .locking import begin_write, claim
 from .models import Event, Registration, RegistrationStatus
 
 BATCH = 200
@@ -33,14 +33,8 @@ def process_due(limit: int = BATCH) -> int:
     """
     begin_write()
     try:
-        due = (sa.select(Registration.id).where(Registration.notice_due)
-               .order_by(Registration.id).limit(limit))
-        if db.session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = db.session.execute(
-            sa.update(Registration).where(Registration.id.in_(due.scalar_subquery()))
-            .values(notice_due=False).returning(Registration.id)
-            .execution_options(synchronize_session=False)).scalars().all()
+        ids = claim(Registration, Registration.notice_due, order_by=(Registration.id,),
+                    limit=limit, values={"notice_due": False})
         if not ids:
             db.session.rollback()
             return 0
