@@ -41,8 +41,7 @@ EDITABLE = {
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
-    "id", "start", "end", "start_utc", "end_utc", "seats_left", "waitlist_count",
-    "url", "ics_url", "sessions_count", "created_at", "updated_at", "registration_open",
+    "seats_left", "waitlist_count", "url", "registration_open", "warnings",
 }
 
 
