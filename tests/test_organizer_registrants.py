@@ -126,6 +126,8 @@ def test_cancel_one_moves_the_waiting_list_and_mails_them(app, signed_in, small)
     assert statuses() == ["cancelled", "confirmed", "confirmed", "waitlisted", "waitlisted"]
     kinds = [(m["To"].addresses[0].addr_spec, m["X-Webinars-Kind"]) for m in outbox(app)]
     assert ("p1@example.org", "cancellation") in kinds and ("p3@example.org", "promotion") in kinds
+    [cancelled] = [m for m in outbox(app) if m["X-Webinars-Kind"] == "cancellation"]
+    assert "The organizers of" in cancelled.get_body(("plain",)).get_content()
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.field.like("registrations%")))
     assert (entry.actor, entry.old, entry.new) == ("organizer@example.org", "confirmed",
                                                    "cancelled")

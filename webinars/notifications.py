@@ -31,12 +31,13 @@ def promoted(registration: Registration) -> None:
     _with_invitations(registration, "promotion", f"A seat is yours: {registration.event.title}")
 
 
-def cancelled(registration: Registration, *, was_confirmed: bool) -> None:
-    """The registrant cancelled: confirm it, and take the sessions off their calendar."""
+def cancelled(registration: Registration, *, was_confirmed: bool,
+              by_organizer: bool = False) -> None:
+    """A registration was cancelled (by its owner or an organizer): say so, clear calendars."""
     subject = f"Cancelled: {registration.event.title}"
     sessions = registration.event.scheduled_sessions if was_confirmed else []
     _with_invitations(registration, "cancellation", subject, sessions=sessions,
-                      method="CANCEL")
+                      method="CANCEL", by_organizer=by_organizer)
 
 
 def schedule_changed(event: Event, moved: list[EventSession], cancelled_sessions:

@@ -197,7 +197,8 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
         registration.notice_due = False  # nothing left to confirm
         db.session.flush()
         reminders.drop(registration.id)
-        notifications.cancelled(registration, was_confirmed=was_confirmed)
+        notifications.cancelled(registration, was_confirmed=was_confirmed,
+                                by_organizer=actor is not None)
         if was_confirmed:
             fill_free_seats(registration.event)
         db.session.commit()
