@@ -148,3 +148,40 @@ def test_promotion_supersedes_a_pending_waitlist_notice(mail_app, client, auth, 
     delivery.drain()
     assert smtp.kinds("second@example.org") == ["promotion"]
     assert smtp.kinds("first@example.org") == ["cancellation"]  # cancelled before it went
+
+
+def _calendar_of(message):
+    import icalendar
+
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    return part.get_param("method"), icalendar.Calendar.from_ical(
+        part.get_payload(decode=True)).walk("VEVENT")[0]
+
+
+def test_reschedule_and_cancel_reach_calendars_through_smtp(mail_app, client, auth, smtp):
+    created = client.post("/api/v1/events", json=dict(MEKONG, slug="m", capacity=1),
+                          headers=auth).json
+    register(client, "m")
+    register(client, "m", email="waiting@example.org")
+    _, first = _calendar_of(smtp.to("dara@example.org")[0])
+
+    session = created["sessions"][0]
+    client.patch("/api/v1/events/m", headers=auth, json={"sessions": [
+        {"id": session["id"], "start": "2027-07-15T22:00", "end": "2027-07-15T23:30"}]})
+    [update] = [m for m in smtp.to("dara@example.org") if m["X-Webinars-Kind"] == "update"]
+    method, moved = _calendar_of(update)
+    assert method == "REQUEST" and moved["UID"] == first["UID"]
+    assert moved["SEQUENCE"] > first["SEQUENCE"]
+    assert "Thu 15 Jul 2027, 22:00–23:30 (New York, EDT)" in update.get_body(
+        ("plain",)).get_content()
+
+    client.post("/api/v1/events/m/cancel", headers=auth)
+    [gone] = [m for m in smtp.to("dara@example.org") if m["Subject"].startswith("Event ")]
+    method, cancelled = _calendar_of(gone)
+    assert (method, str(cancelled["STATUS"])) == ("CANCEL", "CANCELLED")
+    assert cancelled["UID"] == first["UID"] and cancelled["SEQUENCE"] > moved["SEQUENCE"]
+    # The person waiting hears of it too, with nothing to take off a calendar.
+    waiting = [m for m in smtp.to("waiting@example.org") if m["X-Webinars-Kind"] ==
+               "cancellation"]
+    assert len(waiting) == 1
+    assert not any(p.get_content_type() == "text/calendar" for p in waiting[0].walk())
