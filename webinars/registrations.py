@@ -7,6 +7,7 @@ confirmed rows is the only truth about seats; nothing is kept beside it.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -128,33 +129,46 @@ def _insert_decided(event_id: int, applicant: Applicant, capacity: int | None):
     PostgreSQL: the statement runs after the event's row lock was granted,
     so under READ COMMITTED its snapshot sees every seat committed before.
     """
-    now = clock.now()
-    if capacity is None:
-        status = sa.literal(CONFIRMED, sa.String)
-    else:
-        taken = (sa.select(sa.func.count()).where(Registration.event_id == event_id,
-                                                   Registration.status == CONFIRMED)
+    dialect = db.session.get_bind().dialect.name
+    statement = _decision_statement(dialect, capacity is not None)
+    # Through the session's connection: given a parameter dict, the ORM would
+    # take an INSERT for its "bulk insert" mode.
+    return db.session.connection().execute(statement, {
+        "event": event_id, "tok": secrets.token_urlsafe(24), "who": applicant.name,
+        "addr": applicant.email, "addr_key": applicant.email.lower(),
+        "org": applicant.organization, "ctry": applicant.country, "zone": applicant.timezone,
+        "cap": capacity, "now": clock.now(),
+    }).one_or_none()
+
+
+@functools.cache
+def _decision_statement(dialect: str, limited: bool):
+    # Built once per process (and dialect): this runs inside the event's
+    # lock, and building a statement of this size costs more than running it.
+    if limited:
+        taken = (sa.select(sa.func.count())
+                 .where(Registration.event_id == sa.bindparam("event"),
+                        Registration.status == CONFIRMED)
                  .scalar_subquery())
-        status = sa.case((taken < capacity, CONFIRMED), else_=WAITLISTED)
-    moment = sa.literal(now, UTCDateTime())
+        status = sa.case((taken < sa.bindparam("cap"), CONFIRMED), else_=WAITLISTED)
+    else:
+        status = sa.literal(CONFIRMED, sa.String)
+    moment = sa.bindparam("now", type_=UTCDateTime())
     columns = {
-        "event_id": sa.literal(event_id), "token": sa.literal(secrets.token_urlsafe(24)),
-        "name": sa.literal(applicant.name), "email": sa.literal(applicant.email),
-        "email_key": sa.literal(applicant.email.lower()),
-        "organization": sa.literal(applicant.organization),
-        "country": sa.literal(applicant.country), "timezone": sa.literal(applicant.timezone),
+        "event_id": sa.bindparam("event"), "token": sa.bindparam("tok"),
+        "name": sa.bindparam("who"), "email": sa.bindparam("addr"),
+        "email_key": sa.bindparam("addr_key"), "organization": sa.bindparam("org"),
+        "country": sa.bindparam("ctry"), "timezone": sa.bindparam("zone"),
         "status": status, "queued_at": moment, "created_at": moment,
         "confirmed_at": sa.case((status == CONFIRMED, moment), else_=sa.null()),
         "notice_due": sa.true(),
     }
     # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to parse it.
     rows = sa.select(*[value.label(name) for name, value in columns.items()]).where(sa.true())
-    dialect = db.session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Registration)
-    statement = (insert.from_select(list(columns), rows)
-                 .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
-                 .returning(Registration.id, Registration.status))
-    return db.session.execute(statement).one_or_none()
+    return (insert.from_select(list(columns), rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
+            .returning(Registration.id, Registration.status))
 
 
 def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
