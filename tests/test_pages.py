@@ -58,3 +58,12 @@ def test_pages_load_nothing_from_other_sites(client, auth):
     # Links to calendar services are fine; scripts, styles and images are not.
     assert not re.search(r'src="(https?:)?//', html)
     assert not re.search(r'<link[^>]+href="(https?:)?//', html)
+
+
+def test_unknown_manage_link_says_so(client):
+    for url in ("/registrations/" + "x" * 32, "/registrations/" + "x" * 32 + ".ics",
+                "/registrations/" + "x" * 300):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        if not url.endswith(".ics"):
+            assert "No registration with this link" in response.get_data(as_text=True)

@@ -11,6 +11,7 @@ from .extensions import db
 _TITLES = {
     400: ("Bad request", "The request could not be read."),
     404: ("Not found", "There is nothing at this address."),
+    409: ("Not possible now", "This cannot be done in the current state."),
     405: ("Not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "The request is larger than this site accepts."),
 }
@@ -28,7 +29,8 @@ def register_error_pages(app: Flask) -> None:
         db.session.rollback()
         if _wants_json():
             return jsonify(exc.as_dict()), exc.status
-        return render_template("error.html", title="Sorry", message=exc.message), exc.status
+        title = _TITLES.get(exc.status, ("Sorry",))[0]
+        return render_template("error.html", title=title, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, request
+from flask import Response, current_app, request
 from werkzeug.http import is_resource_modified
 
-from .. import calendar
+from .. import calendar, registrations
 from .. import events as event_service
-from ..errors import NotFound
 from ..extensions import db
-from ..models import Event, EventSession, Registration
+from ..models import Event, EventSession
 from . import bp
 
 # Changes whenever the bytes the feed gives for the same data change (a new
@@ -31,10 +30,7 @@ FEED_CACHE_CONTROL = "public, max-age=300"
 @bp.get("/events/<slug>.ics")
 def event_ics(slug: str):
     """The public ``.ics`` of one published (or cancelled) event; drafts are 404."""
-    try:
-        event = event_service.get_event(slug)
-    except NotFound:
-        abort(404)
+    event = event_service.get_event(slug)  # NotFound is the app's 404 page
     response = _ics(calendar.event_calendar(event), f"{event.slug}.ics")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -43,12 +39,7 @@ def event_ics(slug: str):
 @bp.get("/registrations/<token>.ics")
 def registration_ics(token: str):
     """A registrant's own ``.ics`` (join link once confirmed), found by their token."""
-    registration = None
-    if len(token) <= 64:
-        registration = db.session.scalar(
-            sa.select(Registration).where(Registration.token == token))
-    if registration is None:
-        abort(404)
+    registration = registrations.by_token(token)
     response = _ics(calendar.registrant_calendar(registration), f"{registration.event.slug}.ics")
     # It holds the join link and the key to the manage page: no shared caches.
     response.headers["Cache-Control"] = "private, no-store"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 
 from .. import events as event_service
 from .. import registrations as service
-from ..errors import Conflict, NotFound, ValidationError
+from ..errors import Conflict, ValidationError
 from ..models import RegistrationStatus
 from ..templating import viewer_zone
 from . import bp
@@ -25,20 +25,14 @@ def render_event(event, form: RegistrationForm, status: int = 200, problem: str 
 @bp.get("/events/<slug>")
 def event_page(slug: str):
     """One event: every session in its zone and the viewer's, and the form."""
-    try:
-        event = event_service.get_event(slug)
-    except NotFound:
-        abort(404)
+    event = event_service.get_event(slug)  # NotFound is the app's 404 page
     return render_event(event, RegistrationForm(timezone=viewer_zone() or ""))
 
 
 @bp.post("/events/<slug>/register")
 def register(slug: str):
     """Take the form; land on the manage page, or show the form again with messages."""
-    try:
-        event = event_service.get_event(slug)
-    except NotFound:
-        abort(404)
+    event = event_service.get_event(slug)  # NotFound is the app's 404 page
     form = RegistrationForm()
     if not form.validate_on_submit():
         return render_event(event, form, 400, "The form had expired. Please submit it again.")
@@ -65,10 +59,7 @@ def register(slug: str):
 @bp.get("/registrations/<token>")
 def manage(token: str):
     """Status, the sessions in the registrant's zone, and a cancel button."""
-    try:
-        registration = service.by_token(token)
-    except NotFound:
-        abort(404)
+    registration = service.by_token(token)
     response = render_template(
         "public/manage.html", registration=registration, event=registration.event,
         zone=viewer_zone() or registration.timezone,
@@ -83,10 +74,7 @@ def cancel(token: str):
     if not form.validate_on_submit():
         flash("The page had expired; please press Cancel again.", "error")
         return redirect(url_for("public.manage", token=token), 303)
-    try:
-        service.cancel(token)
-    except NotFound:
-        abort(404)
+    service.cancel(token)
     flash("Your registration is cancelled. A confirmation is on its way.")
     return redirect(url_for("public.manage", token=token), 303)
 
