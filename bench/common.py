@@ -102,11 +102,15 @@ def sqlalchemy_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def wrk(url: str, *, clients: int, seconds: int, script: Path, threads: int = 2) -> dict:
-    """Drive ``url`` with wrk and the given Lua script; returns the JSON its done() prints."""
+WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
+
+
+def wrk(url: str, *, clients: int, seconds: int, register: bool = False,
+        threads: int = 2) -> dict:
+    """Drive ``url`` with wrk (GETs, or registration POSTs); returns what bench/wrk.lua prints."""
     result = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s",
-         "-s", str(script), url],
+         "-s", str(WRK_SCRIPT), url, "--"] + (["register"] if register else []),
         capture_output=True, text=True, check=True)
     for line in result.stdout.splitlines():
         if line.startswith("{"):

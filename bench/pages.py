@@ -19,8 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, fmt_ms, free_port, machine, postgres_schema, running, wrk  # noqa: E402
 from registration_burst import gunicorn  # noqa: E402
 
-GET = ROOT / "bench" / "get.lua"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,14 +55,12 @@ def main() -> None:
             for name, path in (("/", "/"),
                                ("/events/<webinar>", "/events/sustainable-mekong-river-delta"),
                                ("/events/<workshop>", "/events/tctp-cybersecurity-workshop")):
-                results[name] = wrk(base + path, clients=args.clients, seconds=args.seconds,
-                                    script=GET)
+                results[name] = wrk(base + path, clients=args.clients, seconds=args.seconds)
         port = free_port()
         with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"),
                      {"BARE_DATABASE_URL": url}, port):
             results["bare GET (1 row)"] = wrk(f"http://127.0.0.1:{port}/rows/1",
-                                              clients=args.clients, seconds=args.seconds,
-                                              script=GET)
+                                              clients=args.clients, seconds=args.seconds)
 
     print(f"\ngunicorn -w {args.workers} on PostgreSQL, {args.clients} clients for "
           f"{args.seconds} s each")

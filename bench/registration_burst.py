@@ -40,7 +40,6 @@ from common import (  # noqa: E402
     wrk,
 )
 
-LUA = ROOT / "bench" / "register.lua"
 EVENT = {
     "title": "TCTP Cybersecurity Workshop (benchmark)", "slug": "bench",
     "timezone": "Asia/Singapore",
@@ -136,7 +135,7 @@ def run_postgres(args) -> None:
         with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"), bare_env,
                      port):
             bare = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
-                       clients=args.clients, seconds=args.seconds, script=LUA)
+                       clients=args.clients, seconds=args.seconds, register=True)
 
         # The production topology: web workers that only decide seats, and one
         # scheduler process that composes and sends the mail (polling every 2 s).
@@ -149,7 +148,7 @@ def run_postgres(args) -> None:
         with running(scheduler, app_env), \
                 running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
-                      clients=args.clients, seconds=args.seconds, script=LUA)
+                      clients=args.clients, seconds=args.seconds, register=True)
             drained = wait_for_mail(url)
         seats = check(url, args.capacity)
         tps = pgbench(url, schema, args.clients, args.seconds)
@@ -180,7 +179,7 @@ def run_sqlite(args) -> None:
                    "--with-threads", "--no-reload"]
         with running(command, env, port):
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
-                      clients=args.clients, seconds=args.seconds, script=LUA)
+                      clients=args.clients, seconds=args.seconds, register=True)
             drained = wait_for_mail(url)
         seats = check(url, args.capacity)
     print(f"\nSQLite, flask run (threaded dev server), {args.clients} clients for "

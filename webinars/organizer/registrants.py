@@ -111,30 +111,28 @@ def _back(event: Event):
 @bp.post("/events/<slug>/registrations/<int:registration_id>/cancel")
 def cancel_registration(slug: str, registration_id: int):
     """Cancel someone's registration; they are mailed, the first person waiting moves up."""
-    event = event_or_404(slug)
-    registration = _registration_of(event, registration_id)
-    name = registration.name
-    try:
-        registrations.cancel(registration.token, actor=me())
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"The registration of {name} is cancelled; they are being told.")
-    return _back(event)
+    return _act_on(slug, registration_id, lambda r: registrations.cancel(r.token, actor=me()),
+                   "The registration of {name} is cancelled; they are being told.")
 
 
 @bp.post("/events/<slug>/registrations/<int:registration_id>/promote")
 def promote_registration(slug: str, registration_id: int):
     """Give a free seat to someone on the waiting list, out of turn if need be."""
+    return _act_on(slug, registration_id, lambda r: registrations.promote(r.token, me()),
+                   "{name} has a seat now and is being told.")
+
+
+def _act_on(slug: str, registration_id: int, action, done: str):
+    # The service decides; this door only reports its answer and goes back.
     event = event_or_404(slug)
     registration = _registration_of(event, registration_id)
     name = registration.name
     try:
-        registrations.promote(registration.token, me())
+        action(registration)
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{name} has a seat now and is being told.")
+        flash(done.format(name=name))
     return _back(event)
 
 

@@ -1,16 +1,25 @@
--- wrk script: POST a registration with a unique email per request, and print
--- rate, latency percentiles and failures as one JSON line. The same script
--- drives the app and the bare baseline endpoint.
+-- wrk script for every HTTP benchmark, so the app and its baseline are driven
+-- alike. `wrk ... -s bench/wrk.lua URL -- register` POSTs a registration with
+-- a unique email per request; without the argument it sends plain GETs.
+-- done() prints rate, latency percentiles and failures as one JSON line.
 local threads = {}
 local counter = 0
 local id = 0
+local register = false
 
 function setup(thread)
   thread:set("id", #threads + 1)
   table.insert(threads, thread)
 end
 
+function init(args)
+  register = args[1] == "register"
+end
+
 function request()
+  if not register then
+    return wrk.format("GET")
+  end
   counter = counter + 1
   local body = string.format(
     '{"name":"Bench %d-%d","email":"bench%d-%d@example.org","country":"SG","timezone":"Asia/Singapore"}',
