@@ -146,6 +146,8 @@ def test_ambiguous_time_takes_first_occurrence_and_says_so(client, auth):
         ({"sessions": [{"start": "2027-07-14T22:00", "end": "2027-07-14T23:00", "id": 99}]}, 422,
          "sessions[0].id"),
         ({"registration_closes_at": "someday"}, 422, "registration_closes_at"),
+        ({"sessions": [{"start": "9999-12-31T22:00", "end": "9999-12-31T23:00"}]}, 422,
+         "sessions[0].start"),
         ({"reminder_offsets_minutes": [60, -5]}, 422, "reminder_offsets_minutes[1]"),
         ({"colour": "red"}, 422, "colour"),
     ],

@@ -143,6 +143,8 @@ def test_unknown_or_draft_event_is_404(client, auth):
     ({"email": None}, "email"),
     ({"organization": "o" * 201}, "organization"),
     ({"country": "XX"}, "country"),
+    ({"country": ["KH"]}, "country"),
+    ({"email": "ünïcode@example.org"}, "email"),  # would need SMTPUTF8 all the way
     ({"timezone": "Asia/Atlantis"}, "timezone"),
     ({"timezone": "../../etc/passwd"}, "timezone"),
 ])
@@ -202,3 +204,11 @@ def test_confirmation_and_waitlist_mails_in_the_outbox(app, client, small):
     assert "number 1" in waiting_text
     assert "meet.example.org" not in waiting_text  # no join link while waiting
     assert not any(p.get_content_type() == "text/calendar" for p in mails[2].walk())
+
+
+def test_international_domain_is_kept_in_ascii_and_mailed(app, client, small):
+    response = register(client, small, person(1, email="dara@exämple.org"))
+    assert response.status_code == 201
+    assert response.json["email"] == "dara@xn--exmple-cua.org"
+    assert [m["To"].addresses[0].addr_spec for m in outbox_mails(app)] == \
+        ["dara@xn--exmple-cua.org"]

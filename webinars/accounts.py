@@ -24,11 +24,17 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def normalize_email(value: object, field: str = "email") -> str:
-    """Validate an address (syntax only, no DNS) and return it in normal form."""
+    """Validate an address (syntax only, no DNS) and return it in its ASCII form.
+
+    A non-ASCII domain is kept in its ASCII (IDNA) spelling; a non-ASCII
+    local part is refused, because delivering it needs SMTPUTF8, which many
+    mail servers on the way do not offer, and the mail would be lost.
+    """
     if not isinstance(value, str) or not value.strip() or len(value) > 254:
         raise ValidationError("Enter a valid email address.", field)
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
+        return validate_email(value.strip(), check_deliverability=False,
+                              allow_smtputf8=False).ascii_email
     except EmailNotValidError as exc:
         raise ValidationError(f"Enter a valid email address: {exc}", field) from None
 

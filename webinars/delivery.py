@@ -41,7 +41,12 @@ def deliver_after_commit() -> None:
     """Start the after-commit work as WEBINARS_MAIL_DELIVERY says."""
     mode = current_app.config.get("MAIL_DELIVERY", "background")
     if mode == "inline":
-        drain()
+        try:
+            drain()
+        except Exception:
+            # The change is committed: the person must get their answer, not
+            # a 500; what was not sent stays queued for the sweep.
+            log.exception("delivery after commit failed; the sweep will retry")
     elif mode == "background":
         _pump(current_app._get_current_object()).wake()
 

@@ -13,6 +13,8 @@ flag in their own transaction and send their own mail.
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 
 from . import notifications, registrations
@@ -21,6 +23,7 @@ from .locking import begin_write, claim
 from .models import Event, Registration, RegistrationStatus
 
 BATCH = 200
+log = logging.getLogger(__name__)
 
 
 def process_due(limit: int = BATCH) -> int:
@@ -50,9 +53,20 @@ def process_due(limit: int = BATCH) -> int:
             if places is None:
                 places = positions[registration.event_id] = \
                     registrations.waitlist_positions(registration.event_id)
-            notifications.registered(registration, places.get(registration.id))
+            _compose(registration, places.get(registration.id))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return len(ids)
+
+
+def _compose(registration: Registration, position: int | None) -> None:
+    # One registration whose mail cannot be built must not hold up the rest
+    # of the batch for ever (its claim is kept, so it is not retried in a
+    # loop); the error is logged with the registration's id for an operator.
+    try:
+        with db.session.begin_nested():
+            notifications.registered(registration, position)
+    except Exception:
+        log.exception("could not compose the notice of registration %s", registration.id)

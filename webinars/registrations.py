@@ -53,7 +53,7 @@ def read_applicant(data: object) -> Applicant:
     email = normalize_email(data.get("email"))
     organization = validation.text(data.get("organization"), "organization", max_length=200)
     country = data.get("country") or ""
-    if country not in COUNTRY_NAMES and country != "":
+    if not isinstance(country, str) or (country not in COUNTRY_NAMES and country != ""):
         raise ValidationError("Choose a country from the list (or Other).", "country")
     zone = data.get("timezone") or "UTC"
     if not timezones.is_known_zone(zone):

@@ -26,6 +26,7 @@ from babel.dates import format_datetime
 from .errors import ValidationError
 
 AMBIGUOUS_RULE = "first occurrence (RFC 5545)"
+FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 
 @functools.cache
@@ -88,6 +89,9 @@ def resolve(value: object, zone_name: str, field: str) -> Instant:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValidationError(f"{value.strip()} is not a real date and time.", field) from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        # Calendars (and their VTIMEZONEs) cannot be built for any year at all.
+        raise ValidationError(f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.", field)
     if parsed.tzinfo is not None:
         local = parsed.replace(tzinfo=None)
         for fold in (0, 1):
