@@ -108,9 +108,10 @@ WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 def wrk(url: str, *, clients: int, seconds: int, register: bool = False,
         threads: int = 2) -> dict:
     """Drive ``url`` with wrk (GETs, or registration POSTs); returns what bench/wrk.lua prints."""
+    script_args = ["register", uuid.uuid4().hex[:8]] if register else []
     result = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s",
-         "-s", str(WRK_SCRIPT), url, "--"] + (["register"] if register else []),
+         "-s", str(WRK_SCRIPT), url, "--", *script_args],
         capture_output=True, text=True, check=True)
     for line in result.stdout.splitlines():
         if line.startswith("{"):

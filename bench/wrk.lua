@@ -1,11 +1,16 @@
 -- wrk script for every HTTP benchmark, so the app and its baseline are driven
 -- alike. `wrk ... -s bench/wrk.lua URL -- register` POSTs a registration with
--- a unique email per request; without the argument it sends plain GETs.
+-- a unique email per request (`-- register TAG` makes the addresses of this
+-- run differ from those of an earlier run against the same database);
+-- without the argument it sends plain GETs.
 -- done() prints rate, latency percentiles and failures as one JSON line.
+-- `id` is not declared local: setup() gives each thread its own through
+-- thread:set, which writes the thread's global; a local would shadow it and
+-- make every thread send the same addresses.
 local threads = {}
 local counter = 0
-local id = 0
 local register = false
+local tag = ""
 
 function setup(thread)
   thread:set("id", #threads + 1)
@@ -14,6 +19,8 @@ end
 
 function init(args)
   register = args[1] == "register"
+  tag = args[2] or ""
+  id = id or 0
 end
 
 function request()
@@ -22,8 +29,8 @@ function request()
   end
   counter = counter + 1
   local body = string.format(
-    '{"name":"Bench %d-%d","email":"bench%d-%d@example.org","country":"SG","timezone":"Asia/Singapore"}',
-    id, counter, id, counter)
+    '{"name":"Bench %d-%d","email":"bench%s-%d-%d@example.org","country":"SG","timezone":"Asia/Singapore"}',
+    id, counter, tag, id, counter)
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 

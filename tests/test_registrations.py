@@ -212,3 +212,37 @@ def test_international_domain_is_kept_in_ascii_and_mailed(app, client, small):
     assert response.json["email"] == "dara@xn--exmple-cua.org"
     assert [m["To"].addresses[0].addr_spec for m in outbox_mails(app)] == \
         ["dara@xn--exmple-cua.org"]
+
+
+def test_waiting_list_length_follows_every_move_and_leaves_the_event_unmodified(
+        app, client, auth, small, frozen_clock):
+    # The event keeps the queue's length so that a newcomer learns its place
+    # without counting the queue under the lock; it must match the rows after
+    # each way onto or off the list, and is not a change calendars should see.
+    from webinars import registrations
+    from webinars.models import Event
+
+    def kept_and_counted():
+        db.session.expire_all()
+        event = db.session.scalar(sa.select(Event).where(Event.slug == small))
+        return event.waitlist_length, registrations.waitlist_count(event.id), event.updated_at
+
+    _, _, modified = kept_and_counted()
+    frozen_clock.advance(minutes=5)  # a bump of updated_at would show
+    tokens = [register(client, small, person(n)).json["token"] for n in range(1, 7)]
+    assert kept_and_counted() == (4, 4, modified)      # 2 seats, 4 waiting
+    client.delete(f"/api/v1/registrations/{tokens[0]}")  # a seat frees: 3 moves up
+    assert kept_and_counted()[:2] == (3, 3)
+    client.delete(f"/api/v1/registrations/{tokens[5]}")  # someone waiting leaves
+    assert kept_and_counted()[:2] == (2, 2)
+    again = register(client, small, person(6))           # and comes back, at the back
+    assert (again.json["status"], again.json["waitlist_position"]) == ("waitlisted", 3)
+    assert kept_and_counted()[:2] == (3, 3)
+    assert client.patch(f"/api/v1/events/{small}", json={"capacity": 3},
+                        headers=auth).status_code == 200  # capacity raised: 4 moves up
+    assert kept_and_counted()[:2] == (2, 2)
+    client.delete(f"/api/v1/registrations/{tokens[1]}")  # 5 moves up
+    assert kept_and_counted()[:2] == (1, 1)
+    newcomer = register(client, small, person(7))
+    assert newcomer.json["waitlist_position"] == 2
+    assert kept_and_counted()[:2] == (2, 2)

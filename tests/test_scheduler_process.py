@@ -50,7 +50,7 @@ def test_sigkill_and_restart_send_each_reminder_once(database_url, tmp_path, smt
                           "end": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"}],
         }, organizer).event
         for n in range(3):
-            registrations.register(event.id, {"name": f"P{n}", "email": f"p{n}@example.org",
+            registrations.register(event.slug, {"name": f"P{n}", "email": f"p{n}@example.org",
                                               "timezone": "Asia/Bangkok"})
         [due] = {r.due_at for r in db.session.scalars(sa.select(Reminder))}
         assert due > datetime.now(UTC) + timedelta(seconds=5)

@@ -8,7 +8,7 @@ import sys
 import click
 from flask import Flask
 
-from . import accounts, delivery, demo, events, registrations, reminders, scheduler, timezones
+from . import accounts, delivery, demo, registrations, reminders, scheduler, timezones
 from .errors import DomainError
 
 
@@ -68,17 +68,15 @@ def register_cli(app: Flask) -> None:
                  zone: str) -> None:
         """Register someone for an event (same rules as the form and the API)."""
         try:
-            event = events.get_event(slug)
-            result = registrations.register(event.id, {
+            result = registrations.register(slug, {
                 "name": name, "email": email, "organization": organization,
                 "country": country, "timezone": zone})
         except DomainError as exc:
             _fail(exc)
-        registration = result.registration
-        position = registrations.waitlist_position(registration)
-        click.echo(f"{registration.status}" + (f" (waiting list #{position})" if position else "")
+        position = result.waitlist_position
+        click.echo(f"{result.status}" + (f" (waiting list #{position})" if position else "")
                    + ("" if result.created else ", registered already"))
-        click.echo(registration.token)
+        click.echo(result.token)
 
     @app.cli.command("cancel-registration")
     @click.argument("token")

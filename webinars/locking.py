@@ -19,17 +19,19 @@ from .extensions import db
 from .models import Event
 
 
-def begin_write(lock_event_id: int | None = None) -> None:
+def begin_write(lock_event_id: int | None = None) -> sa.Connection:
     """End the session's current transaction and start one that may write.
 
     With ``lock_event_id`` the new transaction holds that event's lock until
     it commits or rolls back. Objects loaded before are expired and reload,
     so every check made after this call sees the state the lock protects.
+    Returns the transaction's connection, for Core statements.
     """
     db.session.rollback()  # nothing pending is lost: callers write only after this
     conn = db.session.connection(execution_options={"sqlite_immediate": True})
     if lock_event_id is not None and conn.dialect.name != "sqlite":
         conn.execute(sa.select(Event.id).where(Event.id == lock_event_id).with_for_update())
+    return conn
 
 
 def claim(model, *conditions, order_by, limit: int, values: dict) -> list[int]:

@@ -104,6 +104,11 @@ class Event(db.Model):
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
         sa.JSON, default=lambda: [1440, 60]
     )
+    # How many registrations are waiting, kept by webinars.registrations in
+    # the same locked transaction as every move onto or off the waiting list,
+    # so that a new registration learns its place without counting the queue
+    # while it holds the event's lock. Seats are never decided from it.
+    waitlist_length: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     # Span of the scheduled sessions, kept by events.refresh_span() so that
     # "upcoming" lists are one indexed query. Null while no session is scheduled.
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

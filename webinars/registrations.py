@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -62,95 +64,149 @@ def read_applicant(data: object) -> Applicant:
 
 
 @dataclass(frozen=True)
-class Result:
-    """The registration, and whether this call created (or reopened) it."""
+class Registered:
+    """The answer to a registration call, read from the statement that decided it.
 
-    registration: Registration
+    Carries the registration's public fields (the same names as
+    :class:`~webinars.models.Registration`'s), its place on the waiting list,
+    and whether this call created (or reopened) it.
+    """
+
+    id: int
+    token: str
+    status: str
+    waitlist_position: int | None
     created: bool
+    event_slug: str
+    name: str
+    email: str
+    organization: str
+    country: str
+    timezone: str
+    created_at: datetime
 
 
-def register(event_id: int, data: object) -> Result:
+def register(slug: str, data: object) -> Registered:
     """Confirm a seat or join the waiting list; the decision is one locked statement.
 
-    Under the event's lock: read the event, then insert the row with its
-    status decided by the count of confirmed rows in the same statement
-    (``INSERT ... SELECT ... ON CONFLICT DO NOTHING``), plus the reminders of
-    a confirmed seat, and commit. Nothing slow happens while the lock is
-    held: the confirmation mail is composed afterwards (``notice_due``, see
+    Under the event's lock (taken by the statement that reads the event by
+    its slug): insert the row with its status decided by the count of
+    confirmed rows in the same statement (``INSERT ... SELECT ... ON CONFLICT
+    DO NOTHING RETURNING``), plus the reminders of a confirmed seat or one
+    step onto the waiting list (whose new length is the newcomer's place),
+    and commit. No ORM object is loaded on
+    this path, and nothing slow happens while the lock is held: the
+    confirmation mail is composed afterwards (``notice_due``, see
     :mod:`webinars.notices`). The same address (compared case-insensitively)
     registering again gets its existing registration back; a cancelled one is
     reopened at the back of the queue.
     """
     applicant = read_applicant(data)
-    begin_write()
+    conn = begin_write()
     try:
-        state = _lock_event(event_id)
-        if state is None or state.status == EventStatus.DRAFT:
+        event = conn.execute(_LOCK_EVENT, {"slug": slug}).one_or_none()
+        if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No such event.")
-        open_now = _open(state.status, state.registration_closes_at, state.starts_at)
-        inserted = _insert_decided(event_id, applicant, state.capacity) if open_now else None
-        if inserted is None:
+        open_now = _open(event.status, event.registration_closes_at, event.starts_at)
+        now = clock.now()
+        token = secrets.token_urlsafe(24)
+        row = _insert_decided(conn, event, applicant, token, now) if open_now else None
+        if row is None:
             existing = db.session.scalar(sa.select(Registration).where(
-                Registration.event_id == event_id,
+                Registration.event_id == event.id,
                 Registration.email_key == applicant.email.lower()))
             if existing is not None and existing.status != CANCELLED:
                 db.session.commit()
-                return Result(existing, created=False)
+                return _answer(existing, slug, created=False)
             if not open_now:
-                raise _closed(state.status)
-            _reopen(existing, applicant, state.capacity)
-            registration_id, status, fresh = existing.id, existing.status, False
+                raise _closed(event.status)
+            _reopen(existing, applicant, event.capacity)
+            answer = _answer(existing, slug, created=True)
         else:
-            (registration_id, status), fresh = inserted, True
-        if status == CONFIRMED:
-            reminders.plan_for(registration_id, event_id, state.reminder_offsets_minutes or [],
-                               fresh=fresh)
+            answer = Registered(
+                id=row.id, token=token, status=row.status, created=True, event_slug=slug,
+                waitlist_position=row.position,
+                name=applicant.name, email=applicant.email,
+                organization=applicant.organization, country=applicant.country,
+                timezone=applicant.timezone, created_at=now)
+        if answer.status == CONFIRMED:
+            reminders.plan_for(answer.id, event.id, event.reminder_offsets_minutes or [],
+                               fresh=row is not None)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     delivery.deliver_after_commit()
-    return Result(db.session.get(Registration, registration_id), created=True)
+    return answer
 
 
-def _lock_event(event_id: int):
-    """The event's fields the decision needs, read under its lock (see locking.py)."""
-    query = sa.select(Event.status, Event.capacity, Event.registration_closes_at,
-                      Event.starts_at, Event.reminder_offsets_minutes).where(Event.id == event_id)
-    if db.session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE holds the lock already
-    return db.session.execute(query).one_or_none()
+def _answer(registration: Registration, slug: str, *, created: bool) -> Registered:
+    return Registered(
+        id=registration.id, token=registration.token, status=registration.status,
+        waitlist_position=waitlist_position(registration), created=created, event_slug=slug,
+        name=registration.name, email=registration.email,
+        organization=registration.organization, country=registration.country,
+        timezone=registration.timezone, created_at=registration.created_at)
 
 
-def _insert_decided(event_id: int, applicant: Applicant, capacity: int | None):
+# The event's fields the decision needs, read under its lock (FOR UPDATE on
+# PostgreSQL; SQLite renders no FOR UPDATE: begin_write's BEGIN IMMEDIATE
+# holds its write lock already).
+_LOCK_EVENT = (sa.select(Event.id, Event.status, Event.capacity, Event.registration_closes_at,
+                         Event.starts_at, Event.reminder_offsets_minutes)
+               .where(Event.slug == sa.bindparam("slug")).with_for_update())
+
+
+def _insert_decided(conn, event, applicant: Applicant, token: str, now: datetime):
     """Insert the registration, its status decided in the same statement.
 
-    Returns (id, status), or None when the address is registered already.
+    Returns (id, status, position): the place on the waiting list, None when
+    confirmed; or None when the address is registered already.
     PostgreSQL: the statement runs after the event's row lock was granted,
-    so under READ COMMITTED its snapshot sees every seat committed before.
+    so under READ COMMITTED its snapshot sees every seat committed before;
+    the step onto the waiting list rides in the same statement (a
+    data-modifying CTE), saving a round trip while the lock is held. SQLite
+    has no such CTE and takes the step as a second statement.
     """
-    dialect = db.session.get_bind().dialect.name
-    statement = _decision_statement(dialect, capacity is not None)
-    # Through the session's connection: given a parameter dict, the ORM would
-    # take an INSERT for its "bulk insert" mode.
-    return db.session.connection().execute(statement, {
-        "event": event_id, "tok": secrets.token_urlsafe(24), "who": applicant.name,
+    dialect = conn.dialect.name
+    statement = _decision_statement(dialect, event.capacity is not None)
+    row = conn.execute(statement, {
+        "event": event.id, "tok": token, "who": applicant.name,
         "addr": applicant.email, "addr_key": applicant.email.lower(),
         "org": applicant.organization, "ctry": applicant.country, "zone": applicant.timezone,
-        "cap": capacity, "now": clock.now(),
+        "cap": event.capacity, "now": now,
     }).one_or_none()
+    if row is None:
+        return None
+    if dialect == "postgresql":
+        return Decided(row.id, row.status, row.position)
+    position = _step_waitlist(event.id, +1) if row.status == WAITLISTED else None
+    return Decided(row.id, row.status, position)
+
+
+class Decided(NamedTuple):
+    id: int
+    status: str
+    position: int | None
+
+
+# The waiting list's length is bookkeeping, not a change of the event: it
+# must not bump updated_at, which calendars see as Last-Modified and ETag.
+_UNCHANGED_EVENT = {"updated_at": Event.updated_at}
 
 
 @functools.cache
 def _decision_statement(dialect: str, limited: bool):
     # Built once per process (and dialect): this runs inside the event's
     # lock, and building a statement of this size costs more than running it.
+    # The seats taken are counted once, in a FROM subquery: status and
+    # confirmed_at both read it (a scalar subquery would be run for each).
+    seats = (sa.select(sa.func.count().label("taken"))
+             .where(Registration.event_id == sa.bindparam("event"),
+                    Registration.status == CONFIRMED)
+             .subquery("seats"))
     if limited:
-        taken = (sa.select(sa.func.count())
-                 .where(Registration.event_id == sa.bindparam("event"),
-                        Registration.status == CONFIRMED)
-                 .scalar_subquery())
-        status = sa.case((taken < sa.bindparam("cap"), CONFIRMED), else_=WAITLISTED)
+        status = sa.case((seats.c.taken < sa.bindparam("cap"), CONFIRMED), else_=WAITLISTED)
     else:
         status = sa.literal(CONFIRMED, sa.String)
     moment = sa.bindparam("now", type_=UTCDateTime())
@@ -164,11 +220,34 @@ def _decision_statement(dialect: str, limited: bool):
         "notice_due": sa.true(),
     }
     # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to parse it.
-    rows = sa.select(*[value.label(name) for name, value in columns.items()]).where(sa.true())
+    rows = sa.select(*[value.label(name) for name, value in columns.items()])
+    if limited:
+        rows = rows.select_from(seats)
+    rows = rows.where(sa.true())
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Registration)
-    return (insert.from_select(list(columns), rows)
-            .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
-            .returning(Registration.id, Registration.status))
+    insert = (insert.from_select(list(columns), rows)
+              .on_conflict_do_nothing(index_elements=["event_id", "email_key"]))
+    if dialect != "postgresql":
+        return insert.returning(Registration.id, Registration.status)
+    new = insert.returning(Registration.id, Registration.status, Registration.event_id).cte("new")
+    step = (sa.update(Event).where(Event.id == new.c.event_id, new.c.status == WAITLISTED)
+            .values(waitlist_length=Event.waitlist_length + 1, **_UNCHANGED_EVENT)
+            .returning(Event.waitlist_length).cte("step"))
+    return sa.select(new.c.id, new.c.status, step.c.waitlist_length.label("position")) \
+        .select_from(new.outerjoin(step, sa.true()))
+
+
+# One step onto (+1) or off (-1) the waiting list, in the caller's locked
+# transaction; returns the new length, which is a newcomer's place.
+_STEP_WAITLIST = (sa.update(Event).where(Event.id == sa.bindparam("event"))
+                  .values(waitlist_length=Event.waitlist_length + sa.bindparam("step"),
+                          **_UNCHANGED_EVENT)
+                  .returning(Event.waitlist_length))
+
+
+def _step_waitlist(event_id: int, step: int) -> int:
+    return db.session.connection().execute(
+        _STEP_WAITLIST, {"event": event_id, "step": step}).scalar_one()
 
 
 def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
@@ -187,6 +266,8 @@ def _reopen(registration: Registration, applicant: Applicant, capacity: int | No
     registration.cancelled_at = None
     registration.notice_due = True
     db.session.flush()
+    if status == WAITLISTED:
+        _step_waitlist(registration.event_id, +1)
 
 
 def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
@@ -203,6 +284,8 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
             db.session.commit()
             return registration
         was_confirmed = registration.status == CONFIRMED
+        if registration.status == WAITLISTED:
+            _step_waitlist(registration.event_id, -1)
         if actor is not None:
             audit.record(registration.event, status_field(registration),
                          str(registration.status), str(CANCELLED), actor)
@@ -286,6 +369,7 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
 
 def _confirm_from_waiting_list(registration: Registration) -> None:
     # Inside the caller's locked transaction: the seat, the reminders and the mail together.
+    _step_waitlist(registration.event_id, -1)
     registration.status = CONFIRMED
     registration.confirmed_at = clock.now()
     registration.notice_due = False  # the promotion mail says all a pending notice would

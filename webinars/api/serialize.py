@@ -48,20 +48,22 @@ def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
     }
 
 
-def registration_dict(registration: Registration, *, position: int | None = None) -> dict:
+def registration_dict(registration: Registration | registrations.Registered, *,
+                      event_slug: str | None = None, position: int | None = None) -> dict:
     """A registration as its owner and organizers see it.
 
-    ``position`` saves a query when the caller knows the waiting-list place.
+    ``event_slug`` and ``position`` save queries when the caller knows the
+    event and the waiting-list place.
     """
     base = current_app.config["BASE_URL"]
-    if position is None:
+    if position is None and registration.status == registrations.WAITLISTED:
         position = registrations.waitlist_position(registration)
     return {
         "token": registration.token,
         "status": registration.status,
         "waitlist_position": position,
         "manage_url": f"{base}/registrations/{registration.token}",
-        "event": registration.event.slug,
+        "event": event_slug or registration.event.slug,
         "name": registration.name,
         "email": registration.email,
         "organization": registration.organization,

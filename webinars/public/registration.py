@@ -39,21 +39,20 @@ def register(slug: str):
     data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
                                                 "timezone")}
     try:
-        result = service.register(event.id, data)
+        result = service.register(event.slug, data)
     except ValidationError as exc:
         if exc.field in form:
             form[exc.field].errors = [exc.message]
         return render_event(event, form, 422, exc.message)
     except Conflict as exc:
         return render_event(event, form, 409, exc.message)
-    registration = result.registration
     if not result.created:
         flash("You were registered already with this address; here is your registration.")
-    elif registration.status == RegistrationStatus.CONFIRMED:
+    elif result.status == RegistrationStatus.CONFIRMED:
         flash("You are registered. A confirmation is on its way to your inbox.")
     else:
         flash("The event is full: you are on the waiting list. We have emailed you.")
-    return redirect(url_for("public.manage", token=registration.token), 303)
+    return redirect(url_for("public.manage", token=result.token), 303)
 
 
 @bp.get("/registrations/<token>")
