@@ -74,11 +74,16 @@ def running(args: list[str], env: dict | None = None, port: int | None = None):
 
 
 @contextlib.contextmanager
-def smtp_sink():
-    """A local SMTP server (aiosmtpd) that accepts and discards; yields its URL."""
+def smtp_sink(niceness: int = 0):
+    """A local SMTP server (aiosmtpd) that accepts and discards; yields its URL.
+
+    ``niceness`` lowers its CPU priority: where it stands in for a mail
+    server on another machine, it should only take what the measured
+    processes leave.
+    """
     port = free_port()
-    args = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-            "-l", f"127.0.0.1:{port}"]
+    args = ["nice", "-n", str(niceness), sys.executable, "-m", "aiosmtpd", "-n",
+            "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{port}"]
     with running(args, port=port):
         yield f"smtp://127.0.0.1:{port}"
 

@@ -246,3 +246,32 @@ def test_waiting_list_length_follows_every_move_and_leaves_the_event_unmodified(
     newcomer = register(client, small, person(7))
     assert newcomer.json["waitlist_position"] == 2
     assert kept_and_counted()[:2] == (2, 2)
+
+
+def test_a_notice_that_cannot_be_composed_leaves_nothing_and_spares_the_batch(
+        app, client, auth, monkeypatch):
+    # The TCTP workshop's four sessions make a confirmation four messages; the
+    # third fails to build. That registrant gets none (no half notice), the
+    # other gets theirs, and the batch commits.
+    from test_api_events import TCTP
+
+    from webinars import notices, notifications
+    app.config["MAIL_DELIVERY"] = "manual"
+    assert client.post("/api/v1/events", json=dict(TCTP, slug="tctp"),
+                       headers=auth).status_code == 201
+    unlucky = register(client, "tctp", person(1)).json
+    lucky = register(client, "tctp", person(2)).json
+    built = notifications.compose
+
+    def compose(**kwargs):
+        if kwargs["to_email"] == "p1@example.org" and "3 of 4" in kwargs["subject"]:
+            raise RuntimeError("a template broke")
+        return built(**kwargs)
+
+    monkeypatch.setattr(notifications, "compose", compose)
+    assert notices.process_due() == 2
+    db.session.expire_all()
+    queued = db.session.scalars(sa.select(OutboxMessage.recipient)).all()
+    assert queued == ["p2@example.org"] * 4
+    assert all(not r.notice_due for r in db.session.scalars(sa.select(Registration)))
+    assert unlucky["status"] == lucky["status"] == "confirmed"
