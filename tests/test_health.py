@@ -24,3 +24,24 @@ def test_health_is_503_when_the_database_is_gone(tmp_path):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_a_connection_the_database_dropped_is_replaced_unseen(app, client, monkeypatch):
+    """A restart or idle timeout kills pooled connections; requests must not see it."""
+    import pytest
+    import sqlalchemy as sa
+
+    from webinars import extensions
+    from webinars.extensions import db
+
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite file has no server to drop the connection")
+    pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+    db.session.remove()  # the pooled connection is idle now
+    admin = sa.create_engine(db.engine.url)
+    with admin.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", 0.0)  # it sat idle "long enough"
+    assert client.get("/api/v1/events").status_code == 200
+    assert db.session.scalar(sa.text("SELECT pg_backend_pid()")) != pid

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate, ping_when_idle
 from .paths import resource_dir
 
 
@@ -41,6 +41,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
 
     db.init_app(app)
+    with app.app_context():
+        ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=resource_dir("migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

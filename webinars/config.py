@@ -30,7 +30,8 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Dead connections are found by webinars.extensions.ping_when_idle.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
 }
 
 
@@ -51,7 +52,6 @@ def engine_options(uri: str, base: dict) -> dict:
     options = dict(base)
     if uri.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        options.pop("pool_pre_ping", None)
     return options
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -10,6 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so that Alembic can alter them on every database.
@@ -60,3 +62,40 @@ def _sqlite_on_begin(conn):
     if options.get("isolation_level") == "AUTOCOMMIT":
         return  # each statement commits by itself
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
+
+
+# A pooled connection unused for longer than this is checked before use.
+IDLE_PING_SECONDS = 10.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection for life before use, if it sat idle for a while.
+
+    Like ``pool_pre_ping``, a connection the database dropped (a restart, an
+    idle timeout) is replaced before a request sees it: the pool retries the
+    checkout when this raises DisconnectionError. Unlike it, a connection
+    checked in less than IDLE_PING_SECONDS ago is handed out without the
+    round trip, which cost 5-8% of a registration burst's rate
+    (docs/performance.md). SQLite files need no such check.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the database dropped this connection") from exc
+        if not alive:
+            raise DisconnectionError("the database dropped this connection")
