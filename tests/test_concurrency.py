@@ -93,3 +93,37 @@ def test_burst_fills_exactly_the_capacity(client, auth, server):
 
 def _number(body) -> int:
     return int(body["name"].rsplit(" ", 1)[1])
+
+
+def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, client, auth):
+    """The three locks on an event's row (webinars.locking), seen from three connections."""
+    from webinars import registrations
+    from webinars.locking import lock_for_reminders
+    from webinars.models import Event
+
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one lock for the whole database")
+    assert client.post("/api/v1/events", json=dict(TCTP, slug="tctp"),
+                       headers=auth).status_code == 201
+    engine = sa.create_engine(db.engine.url)
+    planner, seats, organizer = (engine.connect() for _ in range(3))
+    try:
+        planner.execute(lock_for_reminders(sa.select(Event.id).where(Event.slug == "tctp")))
+        for conn in (seats, organizer):
+            conn.execute(sa.text("SET lock_timeout = '300ms'"))
+        # A seat decision is not held up by the notice step's planning...
+        assert seats.execute(registrations._LOCK_EVENT, {"slug": "tctp"}).one()
+        seats.rollback()
+        # ...a change of the schedule is, until the planning commits.
+        event_lock = sa.select(Event.id).where(Event.slug == "tctp").with_for_update()
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            organizer.execute(event_lock)
+        organizer.rollback()
+        planner.commit()
+        organizer.execute(sa.text("SET lock_timeout = '300ms'"))
+        assert organizer.execute(event_lock).one()
+        organizer.rollback()
+    finally:
+        for conn in (planner, seats, organizer):
+            conn.close()
+        engine.dispose()

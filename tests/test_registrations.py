@@ -1,6 +1,6 @@
 """Registration through the API: capacity, waiting list, repeats, cancel, closing."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -275,3 +275,32 @@ def test_a_notice_that_cannot_be_composed_leaves_nothing_and_spares_the_batch(
     assert queued == ["p2@example.org"] * 4
     assert all(not r.notice_due for r in db.session.scalars(sa.select(Registration)))
     assert unlucky["status"] == lucky["status"] == "confirmed"
+
+
+def test_a_clock_read_before_the_lock_still_queues_at_the_back(client, small, frozen_clock):
+    # The time is read before the event's lock is taken: a worker that read
+    # it earlier but got the lock later must still queue behind everyone the
+    # lock let in first, as the place it is told says.
+    for n in range(1, 4):
+        register(client, small, person(n))        # 2 seats, 1 waiting
+    frozen_clock.advance(seconds=-30)
+    late = register(client, small, person(4)).json
+    assert (late["status"], late["waitlist_position"]) == ("waitlisted", 2)
+    assert client.get(f"/api/v1/registrations/{late['token']}").json["waitlist_position"] == 2
+
+
+def test_a_confirmed_seat_gets_its_reminders_with_its_notice(app, client, small, frozen_clock):
+    from webinars import notices
+    from webinars.models import Reminder
+
+    app.config["MAIL_DELIVERY"] = "manual"  # nobody prepares notices but the sweep
+    seat = register(client, small, person(1)).json
+    assert row_count(Reminder) == 0
+    # The sweep comes late: a reminder that fell due meanwhile is still
+    # planned (and sent late), since reminders count from the confirmation.
+    session_start = datetime(2027, 7, 15, 2, 0, tzinfo=UTC)  # MEKONG, 10:00 PM EDT
+    frozen_clock.set(session_start - timedelta(minutes=59))
+    assert notices.process_due() == 1
+    planned = db.session.scalars(sa.select(Reminder.offset_minutes)).all()
+    assert sorted(planned) == [60, 1440]
+    assert seat["status"] == "confirmed"

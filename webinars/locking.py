@@ -4,8 +4,19 @@ Locking rules (after pretix): lock what you consume, once per transaction,
 as late as the reads that need it allow; never lock to free. Here the thing
 consumed is an event's seats, so the lock is the event's row.
 
-* PostgreSQL: ``SELECT ... FOR UPDATE`` on the event row. Other events, and
-  readers, are not held up.
+* PostgreSQL, three strengths of lock on the event's row. Other events, and
+  readers, are never held up.
+
+  - the seat lock, ``FOR NO KEY UPDATE``: every seat decision (register,
+    cancel, promote) takes it, so they happen one at a time;
+  - the event lock, ``FOR UPDATE``: an organizer's change to the event (its
+    sessions, capacity, status) takes it, which also excludes seat
+    decisions;
+  - the reminder lock, ``FOR KEY SHARE``: the notice step takes it while it
+    plans new registrants' reminders from the sessions. It waits for, and
+    holds up, only the event lock, so a schedule change and the planning
+    never miss each other, and a burst of registrations is not held up by
+    the (slower, lower-priority) notice step.
 * SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at the
   start of the transaction; a deferred transaction that read first could
   otherwise fail with "database is locked" instead of waiting its turn.
@@ -19,19 +30,27 @@ from .extensions import db
 from .models import Event
 
 
-def begin_write(lock_event_id: int | None = None) -> sa.Connection:
+def begin_write(lock_event_id: int | None = None, *, seats_only: bool = False
+                ) -> sa.Connection:
     """End the session's current transaction and start one that may write.
 
     With ``lock_event_id`` the new transaction holds that event's lock until
-    it commits or rolls back. Objects loaded before are expired and reload,
-    so every check made after this call sees the state the lock protects.
-    Returns the transaction's connection, for Core statements.
+    it commits or rolls back: the event lock, or with ``seats_only`` the seat
+    lock (see above). Objects loaded before are expired and reload, so every
+    check made after this call sees the state the lock protects. Returns the
+    transaction's connection, for Core statements.
     """
     db.session.rollback()  # nothing pending is lost: callers write only after this
     conn = db.session.connection(execution_options={"sqlite_immediate": True})
     if lock_event_id is not None and conn.dialect.name != "sqlite":
-        conn.execute(sa.select(Event.id).where(Event.id == lock_event_id).with_for_update())
+        conn.execute(sa.select(Event.id).where(Event.id == lock_event_id)
+                     .with_for_update(key_share=seats_only))
     return conn
+
+
+def lock_for_reminders(query: sa.Select) -> sa.Select:
+    """``query`` over events, taking the reminder lock on the rows it reads."""
+    return query.with_for_update(read=True, key_share=True)
 
 
 def claim(model, *conditions, order_by, limit: int, values: dict) -> list[int]:

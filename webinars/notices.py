@@ -2,10 +2,10 @@
 
 :func:`webinars.registrations.register` decides the seat and commits with
 ``notice_due`` set; composing the mail (templates, calendar invitations)
-takes milliseconds that must not be spent holding the event's lock, so it
-happens here, right after the commit (:mod:`webinars.delivery`), or at the
-scheduler's next sweep if the process died in between: the flag is the
-promise, kept in the same commit as the seat.
+and planning a confirmed seat's reminders take time that must not be spent
+holding the event's seat lock, so they happen here, right after the commit
+(:mod:`webinars.delivery`), or at the scheduler's next sweep if the process
+died in between: the flag is the promise, kept in the same commit as the seat.
 
 A later change supersedes the notice: promotion and cancellation clear the
 flag in their own transaction and send their own mail.
@@ -17,10 +17,10 @@ import logging
 
 import sqlalchemy as sa
 
-from . import notifications, registrations
+from . import notifications, registrations, reminders
 from .extensions import db
-from .locking import begin_write, claim
-from .models import Event, Registration, RegistrationStatus
+from .locking import begin_write, claim, lock_for_reminders
+from .models import Event, EventStatus, Registration, RegistrationStatus
 
 BATCH = 200
 log = logging.getLogger(__name__)
@@ -32,7 +32,12 @@ def process_due(limit: int = BATCH) -> int:
     One claim (a conditional UPDATE; ``SKIP LOCKED`` on PostgreSQL, so two
     processes take different rows), one load, one bulk insert into the
     outbox and one commit for the whole batch: the promise and its mail
-    change hands atomically. Returns how many notices were prepared.
+    change hands atomically. A confirmed seat's reminders are planned in
+    the same transaction, under the events' share lock (see
+    webinars.locking): an organizer's change to the schedule waits for the
+    batch, or the batch for it, so reminders follow the sessions as they
+    are; registrations are not held up. Returns how many notices were
+    prepared.
     """
     begin_write()
     try:
@@ -41,6 +46,7 @@ def process_due(limit: int = BATCH) -> int:
         if not ids:
             db.session.rollback()
             return 0
+        _plan_reminders(ids)
         batch = db.session.scalars(
             sa.select(Registration).where(Registration.id.in_(ids))
             .options(sa.orm.joinedload(Registration.event).selectinload(Event.sessions))
@@ -59,6 +65,23 @@ def process_due(limit: int = BATCH) -> int:
         db.session.rollback()
         raise
     return len(ids)
+
+
+def _plan_reminders(ids: list[int]) -> None:
+    confirmed = db.session.execute(
+        sa.select(Registration.id, Registration.event_id, Registration.confirmed_at)
+        .where(Registration.id.in_(ids), Registration.status == RegistrationStatus.CONFIRMED)
+    ).all()
+    if not confirmed:
+        return
+    offsets = dict(db.session.execute(lock_for_reminders(
+        sa.select(Event.id, Event.reminder_offsets_minutes).where(
+            Event.id.in_({row.event_id for row in confirmed}),
+            Event.status == EventStatus.PUBLISHED))).all())
+    for row in confirmed:
+        if row.event_id in offsets:  # a cancelled event gets none
+            reminders.plan_for(row.id, row.event_id, offsets[row.event_id] or [],
+                               since=row.confirmed_at)
 
 
 def _compose(registration: Registration, position: int | None) -> None:

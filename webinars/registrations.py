@@ -11,7 +11,6 @@ import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +29,7 @@ from .models import (
     RegistrationStatus,
     UTCDateTime,
 )
+from .roundtrip import run_with_commit
 
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
@@ -89,49 +89,74 @@ class Registered:
 def register(slug: str, data: object) -> Registered:
     """Confirm a seat or join the waiting list; the decision is one locked statement.
 
-    Under the event's lock (taken by the statement that reads the event by
-    its slug): insert the row with its status decided by the count of
-    confirmed rows in the same statement (``INSERT ... SELECT ... ON CONFLICT
-    DO NOTHING RETURNING``), plus the reminders of a confirmed seat or one
-    step onto the waiting list (whose new length is the newcomer's place),
-    and commit. No ORM object is loaded on
-    this path, and nothing slow happens while the lock is held: the
-    confirmation mail is composed afterwards (``notice_due``, see
-    :mod:`webinars.notices`). The same address (compared case-insensitively)
-    registering again gets its existing registration back; a cancelled one is
-    reopened at the back of the queue.
+    The common case, a new address for an open event, is three statements
+    sent with their COMMIT in one round trip (:mod:`webinars.roundtrip`):
+    take the event's seat lock by its slug; insert the row with its status
+    decided by the count of confirmed rows in the same statement (``INSERT
+    ... SELECT ... ON CONFLICT DO NOTHING RETURNING``); step onto the waiting
+    list if that is where it went (the new length is the newcomer's place).
+    No Python runs while the lock is held, and no ORM object is loaded.
+    The mail and a confirmed seat's reminders follow from ``notice_due``
+    (:mod:`webinars.notices`). Anything else (the same address again, a
+    cancelled registration coming back, a closed or unknown event) is sorted
+    out by :func:`_register_again` under the same lock.
     """
     applicant = read_applicant(data)
+    params = _decision_parameters(slug, applicant)
+    conn = begin_write()
+    try:
+        _, decided, stepped = run_with_commit(conn, [
+            (_LOCK_EVENT, {"slug": slug}), (_decision_statement(conn.dialect.name), params),
+            (_STEP_NEWCOMER, params)])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if not decided:
+        return _register_again(slug, applicant)
+    delivery.deliver_after_commit()
+    return _answer_new(decided[0], stepped, slug, applicant, params)
+
+
+def _decision_parameters(slug: str, applicant: Applicant) -> dict:
+    return {"slug": slug, "tok": secrets.token_urlsafe(24), "who": applicant.name,
+            "addr": applicant.email, "addr_key": applicant.email.lower(),
+            "org": applicant.organization, "ctry": applicant.country,
+            "zone": applicant.timezone, "now": clock.now()}
+
+
+def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict) -> Registered:
+    return Registered(
+        id=decided.id, token=params["tok"], status=decided.status, created=True,
+        event_slug=slug,
+        waitlist_position=stepped[0].waitlist_length if decided.status == WAITLISTED else None,
+        name=applicant.name, email=applicant.email, organization=applicant.organization,
+        country=applicant.country, timezone=applicant.timezone, created_at=decided.created_at)
+
+
+def _register_again(slug: str, applicant: Applicant) -> Registered:
+    """The uncommon cases, one statement at a time under the seat lock."""
     conn = begin_write()
     try:
         event = conn.execute(_LOCK_EVENT, {"slug": slug}).one_or_none()
         if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No such event.")
-        open_now = _open(event.status, event.registration_closes_at, event.starts_at)
-        now = clock.now()
-        token = secrets.token_urlsafe(24)
-        row = _insert_decided(conn, event, applicant, token, now) if open_now else None
-        if row is None:
-            existing = db.session.scalar(sa.select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.email_key == applicant.email.lower()))
-            if existing is not None and existing.status != CANCELLED:
-                db.session.commit()
-                return _answer(existing, slug, created=False)
-            if not open_now:
-                raise _closed(event.status)
+        existing = db.session.scalar(sa.select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.email_key == applicant.email.lower()))
+        if existing is not None and existing.status != CANCELLED:
+            db.session.commit()
+            return _answer(existing, slug, created=False)
+        if not _open(event.status, event.registration_closes_at, event.starts_at):
+            raise _closed(event.status)
+        if existing is not None:
             _reopen(existing, applicant, event.capacity)
             answer = _answer(existing, slug, created=True)
-        else:
-            answer = Registered(
-                id=row.id, token=token, status=row.status, created=True, event_slug=slug,
-                waitlist_position=row.position,
-                name=applicant.name, email=applicant.email,
-                organization=applicant.organization, country=applicant.country,
-                timezone=applicant.timezone, created_at=now)
-        if answer.status == CONFIRMED:
-            reminders.plan_for(answer.id, event.id, event.reminder_offsets_minutes or [],
-                               fresh=row is not None)
+        else:  # the event opened, or the address was freed, since the first try
+            params = _decision_parameters(slug, applicant)
+            decided = conn.execute(_decision_statement(conn.dialect.name), params).one()
+            stepped = conn.execute(_STEP_NEWCOMER, params).all()
+            answer = _answer_new(decided, stepped, slug, applicant, params)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -149,46 +174,12 @@ def _answer(registration: Registration, slug: str, *, created: bool) -> Register
         timezone=registration.timezone, created_at=registration.created_at)
 
 
-# The event's fields the decision needs, read under its lock (FOR UPDATE on
-# PostgreSQL; SQLite renders no FOR UPDATE: begin_write's BEGIN IMMEDIATE
-# holds its write lock already).
+# The seat lock (see webinars.locking): FOR NO KEY UPDATE on the event's row,
+# which SQLite does not render (begin_write's BEGIN IMMEDIATE holds its
+# write lock already). Returns what the uncommon cases need.
 _LOCK_EVENT = (sa.select(Event.id, Event.status, Event.capacity, Event.registration_closes_at,
-                         Event.starts_at, Event.reminder_offsets_minutes)
-               .where(Event.slug == sa.bindparam("slug")).with_for_update())
-
-
-def _insert_decided(conn, event, applicant: Applicant, token: str, now: datetime):
-    """Insert the registration, its status decided in the same statement.
-
-    Returns (id, status, position): the place on the waiting list, None when
-    confirmed; or None when the address is registered already.
-    PostgreSQL: the statement runs after the event's row lock was granted,
-    so under READ COMMITTED its snapshot sees every seat committed before;
-    the step onto the waiting list rides in the same statement (a
-    data-modifying CTE), saving a round trip while the lock is held. SQLite
-    has no such CTE and takes the step as a second statement.
-    """
-    dialect = conn.dialect.name
-    statement = _decision_statement(dialect, event.capacity is not None)
-    row = conn.execute(statement, {
-        "event": event.id, "tok": token, "who": applicant.name,
-        "addr": applicant.email, "addr_key": applicant.email.lower(),
-        "org": applicant.organization, "ctry": applicant.country, "zone": applicant.timezone,
-        "cap": event.capacity, "now": now,
-    }).one_or_none()
-    if row is None:
-        return None
-    if dialect == "postgresql":
-        return Decided(row.id, row.status, row.position)
-    position = _step_waitlist(event.id, +1) if row.status == WAITLISTED else None
-    return Decided(row.id, row.status, position)
-
-
-class Decided(NamedTuple):
-    id: int
-    status: str
-    position: int | None
-
+                         Event.starts_at)
+               .where(Event.slug == sa.bindparam("slug")).with_for_update(key_share=True))
 
 # The waiting list's length is bookkeeping, not a change of the event: it
 # must not bump updated_at, which calendars see as Last-Modified and ETag.
@@ -196,46 +187,58 @@ _UNCHANGED_EVENT = {"updated_at": Event.updated_at}
 
 
 @functools.cache
-def _decision_statement(dialect: str, limited: bool):
-    # Built once per process (and dialect): this runs inside the event's
-    # lock, and building a statement of this size costs more than running it.
-    # The seats taken are counted once, in a FROM subquery: status and
-    # confirmed_at both read it (a scalar subquery would be run for each).
-    seats = (sa.select(sa.func.count().label("taken"))
-             .where(Registration.event_id == sa.bindparam("event"),
-                    Registration.status == CONFIRMED)
-             .subquery("seats"))
-    if limited:
-        status = sa.case((seats.c.taken < sa.bindparam("cap"), CONFIRMED), else_=WAITLISTED)
-    else:
-        status = sa.literal(CONFIRMED, sa.String)
+def _decision_statement(dialect: str):
+    """The seat rule: confirmed while fewer confirmed rows than seats, else waiting.
+
+    Inserts nothing when the event is not open (the rule of :func:`_open`,
+    in SQL) or the address is registered already. The statement runs after
+    the lock was granted (on PostgreSQL the next statement of the pipeline),
+    so under READ COMMITTED its snapshot sees every seat committed before.
+    The new row's times are never before the last one waiting: ``now`` was
+    read before the lock, and the queue's order must be the order in which
+    the lock let people in, which the kept length counts.
+    """
     moment = sa.bindparam("now", type_=UTCDateTime())
+    event = (sa.select(Event.id, Event.capacity)
+             .where(Event.slug == sa.bindparam("slug"), _open_clause(moment))
+             .subquery("event"))
+    # Counted once, in a FROM subquery: status and confirmed_at both read it.
+    seats = (sa.select(sa.func.count().label("taken"))
+             .where(Registration.event_id == event.c.id, Registration.status == CONFIRMED)
+             .subquery("seats"))
+    last_waiting = (sa.select(sa.func.max(Registration.queued_at))
+                    .where(Registration.event_id == event.c.id,
+                           Registration.status == WAITLISTED)
+                    .scalar_subquery())
+    status = sa.case((sa.or_(event.c.capacity.is_(None), seats.c.taken < event.c.capacity),
+                      CONFIRMED), else_=WAITLISTED)
+    in_line = sa.case((last_waiting > moment, last_waiting), else_=moment)
     columns = {
-        "event_id": sa.bindparam("event"), "token": sa.bindparam("tok"),
+        "event_id": event.c.id, "token": sa.bindparam("tok"),
         "name": sa.bindparam("who"), "email": sa.bindparam("addr"),
         "email_key": sa.bindparam("addr_key"), "organization": sa.bindparam("org"),
         "country": sa.bindparam("ctry"), "timezone": sa.bindparam("zone"),
-        "status": status, "queued_at": moment, "created_at": moment,
-        "confirmed_at": sa.case((status == CONFIRMED, moment), else_=sa.null()),
+        "status": status, "queued_at": in_line, "created_at": in_line,
+        "confirmed_at": sa.case((status == CONFIRMED, in_line), else_=sa.null()),
         "notice_due": sa.true(),
     }
     # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to parse it.
-    rows = sa.select(*[value.label(name) for name, value in columns.items()])
-    if limited:
-        rows = rows.select_from(seats)
-    rows = rows.where(sa.true())
+    rows = (sa.select(*[value.label(name) for name, value in columns.items()])
+            .select_from(event.join(seats, sa.true())).where(sa.true()))
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Registration)
-    insert = (insert.from_select(list(columns), rows)
-              .on_conflict_do_nothing(index_elements=["event_id", "email_key"]))
-    if dialect != "postgresql":
-        return insert.returning(Registration.id, Registration.status)
-    new = insert.returning(Registration.id, Registration.status, Registration.event_id).cte("new")
-    step = (sa.update(Event).where(Event.id == new.c.event_id, new.c.status == WAITLISTED)
-            .values(waitlist_length=Event.waitlist_length + 1, **_UNCHANGED_EVENT)
-            .returning(Event.waitlist_length).cte("step"))
-    return sa.select(new.c.id, new.c.status, step.c.waitlist_length.label("position")) \
-        .select_from(new.outerjoin(step, sa.true()))
+    return (insert.from_select(list(columns), rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
+            .returning(Registration.id, Registration.status, Registration.created_at))
 
+
+# The newcomer's step onto the waiting list: nothing when the row just
+# inserted (found by its new token) was confirmed, or not inserted at all.
+_STEP_NEWCOMER = (sa.update(Event)
+                  .where(Event.id == sa.select(Registration.event_id).where(
+                      Registration.token == sa.bindparam("tok"),
+                      Registration.status == WAITLISTED).scalar_subquery())
+                  .values(waitlist_length=Event.waitlist_length + 1, **_UNCHANGED_EVENT)
+                  .returning(Event.waitlist_length))
 
 # One step onto (+1) or off (-1) the waiting list, in the caller's locked
 # transaction; returns the new length, which is a newcomer's place.
@@ -277,7 +280,7 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
     trail); None when the registrant cancelled their own.
     """
     registration = by_token(token)
-    begin_write(lock_event_id=registration.event_id)
+    begin_write(lock_event_id=registration.event_id, seats_only=True)
     try:
         registration = by_token(token)
         if registration.status == CANCELLED:
@@ -342,7 +345,7 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
     free: the organizer must raise the capacity first, since nobody is bumped.
     """
     registration = by_token(token)
-    begin_write(lock_event_id=registration.event_id)
+    begin_write(lock_event_id=registration.event_id, seats_only=True)
     try:
         registration = by_token(token)
         event = registration.event
@@ -415,8 +418,15 @@ def is_open(event: Event) -> bool:
 def _open(status: str, closes_at, starts_at) -> bool:
     # The one rule: published, and before the deadline, which defaults to
     # the first session's start (Event.registration_deadline says the same).
+    # _open_clause is the same rule in SQL, for the deciding statement.
     deadline = closes_at or starts_at
     return status == EventStatus.PUBLISHED and (deadline is None or clock.now() < deadline)
+
+
+def _open_clause(now):
+    deadline = sa.func.coalesce(Event.registration_closes_at, Event.starts_at)
+    return sa.and_(Event.status == EventStatus.PUBLISHED,
+                   sa.or_(deadline.is_(None), deadline > now))
 
 
 def ensure_open(event: Event) -> None:

@@ -1,8 +1,9 @@
 """Plan, move, claim and send reminders.
 
 Rows in ``reminders`` are the truth: one per registrant, session and offset,
-written in the transaction that confirms the registrant, moved in the
-transaction that moves the session, deleted in the one that cancels. The
+written with the registrant's notice (webinars.notices; a promotion writes
+them in its own transaction), moved in the transaction that moves the
+session, deleted in the one that cancels. The
 scheduler (:mod:`webinars.scheduler`) only decides *when* to call
 :func:`send_due`; anything it misses (downtime, a change made by another
 process) is caught by its periodic sweep, which calls the same function.
@@ -59,14 +60,16 @@ def plan(registration: Registration) -> None:
 
 
 def plan_for(registration_id: int, event_id: int, offsets: list[int], *,
-             fresh: bool = False) -> None:
+             fresh: bool = False, since: datetime | None = None) -> None:
     """Add a registrant's reminders still ahead: two statements, no ORM objects.
 
-    Called inside the seat decision's transaction, so it is kept short.
     ``fresh`` (a row inserted in this transaction) skips the look-up of
-    reminders a reopened registration may keep from before.
+    reminders the registration may have already. ``since`` (default: now) is
+    the moment from which reminders count as ahead: the notice step passes
+    the confirmation's time, so that one falling due in between is still
+    planned, and sent late rather than never.
     """
-    now = clock.now()
+    now = since or clock.now()
     sessions = db.session.execute(sa.select(EventSession.id, EventSession.start_utc).where(
         EventSession.event_id == event_id, EventSession.status == SessionStatus.SCHEDULED))
     existing = set() if fresh else {tuple(row) for row in db.session.execute(
