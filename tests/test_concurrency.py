@@ -127,3 +127,57 @@ def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, clie
         for conn in (planner, seats, organizer):
             conn.close()
         engine.dispose()
+
+
+def test_notice_step_and_an_organizer_change_never_wait_for_each_other(app, client, auth):
+    """An organizer's change locks the event, then writes rows that refer to its
+    registrations (mail, reminders, promotions). The notice step must take the
+    event before it claims registrations, or each waits for the other."""
+    import threading
+
+    from webinars import notices
+    from webinars.models import Event, OutboxMessage, Reminder
+
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one lock for the whole database")
+    app.config["MAIL_DELIVERY"] = "manual"
+    assert client.post("/api/v1/events", json=dict(TCTP, slug="tctp"),
+                       headers=auth).status_code == 201
+    seat = client.post("/api/v1/events/tctp/registrations",
+                       json={"name": "Dara", "email": "dara@example.org"}).json
+    registration_id = db.session.scalar(sa.select(Registration.id))
+    db.session.remove()
+
+    engine = sa.create_engine(db.engine.url)
+    organizer = engine.connect()
+    outcome = {}
+
+    def notice_step():
+        with app.app_context():
+            try:
+                outcome["prepared"] = notices.process_due()
+            except Exception as exc:  # reported below
+                outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+    try:
+        organizer.execute(sa.text("SET lock_timeout = '5s'"))
+        organizer.execute(sa.select(Event.id).where(Event.slug == "tctp").with_for_update())
+        step = threading.Thread(target=notice_step)
+        step.start()
+        wait_until(lambda: organizer.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")).scalar() == 1, timeout=20)
+        # The organizer's mail to this registrant: a row referring to it.
+        organizer.execute(sa.insert(OutboxMessage).values(
+            kind="message", recipient="dara@example.org", message_id="<m1@test>",
+            payload=b"x", registration_id=registration_id))
+        organizer.commit()
+        step.join(timeout=30)
+    finally:
+        organizer.close()
+        engine.dispose()
+    assert outcome == {"prepared": 1}
+    assert seat["status"] == "confirmed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 8

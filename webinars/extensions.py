@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
 import time
 
@@ -69,14 +70,17 @@ IDLE_PING_SECONDS = 10.0
 
 
 def ping_when_idle(engine: Engine) -> None:
-    """Check a pooled connection for life before use, if it sat idle for a while.
+    """Check a pooled connection for life before use, without a round trip when it can.
 
     Like ``pool_pre_ping``, a connection the database dropped (a restart, an
-    idle timeout) is replaced before a request sees it: the pool retries the
-    checkout when this raises DisconnectionError. Unlike it, a connection
-    checked in less than IDLE_PING_SECONDS ago is handed out without the
-    round trip, which cost 5-8% of a registration burst's rate
-    (docs/performance.md). SQLite files need no such check.
+    idle timeout, a terminated backend) is replaced before a request sees
+    it: the pool retries the checkout when this raises DisconnectionError.
+    Unlike it, a connection checked in less than IDLE_PING_SECONDS ago, with
+    nothing waiting on its socket, is handed out as it is: an idle session
+    receives nothing unless the server is closing it (it sends the reason,
+    then closes), and the round trip of a ping on every checkout cost 5-8%
+    of a registration burst's rate (docs/performance.md). SQLite files need
+    no such check.
     """
     if engine.dialect.name == "sqlite":
         return
@@ -91,7 +95,8 @@ def ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_connection, record, _proxy):
-        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_PING_SECONDS:
+        recent = time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_PING_SECONDS
+        if recent and not _has_input(dbapi_connection):
             return
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
@@ -99,3 +104,12 @@ def ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("the database dropped this connection") from exc
         if not alive:
             raise DisconnectionError("the database dropped this connection")
+
+
+def _has_input(dbapi_connection) -> bool:
+    """Something (or the end of the stream) is waiting on an idle connection's socket."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True  # no usable socket: let the ping find out
+    return bool(readable)

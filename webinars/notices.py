@@ -33,16 +33,23 @@ def process_due(limit: int = BATCH) -> int:
     processes take different rows), one load, one bulk insert into the
     outbox and one commit for the whole batch: the promise and its mail
     change hands atomically. A confirmed seat's reminders are planned in
-    the same transaction, under the events' share lock (see
+    the same transaction, under the events' reminder lock (see
     webinars.locking): an organizer's change to the schedule waits for the
     batch, or the batch for it, so reminders follow the sessions as they
-    are; registrations are not held up. Returns how many notices were
-    prepared.
+    are; registrations are not held up. The events are locked before their
+    registrations are claimed, in the order an organizer's change takes
+    them (event, then rows that refer to its registrations); the other way
+    round, each waited for the other.
     """
     begin_write()
     try:
-        ids = claim(Registration, Registration.notice_due, order_by=(Registration.id,),
-                    limit=limit, values={"notice_due": False})
+        events = db.session.scalars(lock_for_reminders(
+            sa.select(Event.id).where(Event.id.in_(
+                sa.select(Registration.event_id).where(Registration.notice_due)))
+            .order_by(Event.id))).all()
+        ids = claim(Registration, Registration.notice_due, Registration.event_id.in_(events),
+                    order_by=(Registration.id,), limit=limit,
+                    values={"notice_due": False}) if events else []
         if not ids:
             db.session.rollback()
             return 0
@@ -74,10 +81,10 @@ def _plan_reminders(ids: list[int]) -> None:
     ).all()
     if not confirmed:
         return
-    offsets = dict(db.session.execute(lock_for_reminders(
+    offsets = dict(db.session.execute(
         sa.select(Event.id, Event.reminder_offsets_minutes).where(
             Event.id.in_({row.event_id for row in confirmed}),
-            Event.status == EventStatus.PUBLISHED))).all())
+            Event.status == EventStatus.PUBLISHED)).all())
     for row in confirmed:
         if row.event_id in offsets:  # a cancelled event gets none
             reminders.plan_for(row.id, row.event_id, offsets[row.event_id] or [],

@@ -35,13 +35,24 @@ def run_with_commit(conn: sa.Connection, steps: Sequence[tuple[sa.Executable, di
         return [conn.execute(statement, params).all() for statement, params in steps]
     raw = conn.connection.driver_connection
     sent = []
-    with raw.pipeline():
-        for statement, params in steps:
-            prepared = _prepared(statement, conn.dialect)
-            cursor = raw.cursor()
-            cursor.execute(prepared.sql, prepared.bind(params))
-            sent.append((cursor, prepared))
-        raw.commit()
+    try:
+        with raw.pipeline():
+            for statement, params in steps:
+                prepared = _prepared(statement, conn.dialect)
+                cursor = raw.cursor()
+                cursor.execute(prepared.sql, prepared.bind(params))
+                sent.append((cursor, prepared))
+            raw.commit()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # Raised as SQLAlchemy raises the driver's errors everywhere else
+        # (IntegrityError, OperationalError...), the connection marked
+        # invalid if the error says it is gone.
+        invalidated = conn.dialect.is_disconnect(exc, raw, None)
+        if invalidated:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            sent[-1][1].sql if sent else None, None, exc, conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated, dialect=conn.dialect) from exc
     return [[prepared.row(values) for values in cursor.fetchall()] for cursor, prepared in sent]
 
 
