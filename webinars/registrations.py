@@ -154,7 +154,9 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
             answer = _answer(existing, slug, created=True)
         else:  # the event opened, or the address was freed, since the first try
             params = _decision_parameters(slug, applicant)
-            decided = conn.execute(_decision_statement(conn.dialect.name), params).one()
+            decided = conn.execute(_decision_statement(conn.dialect.name), params).one_or_none()
+            if decided is None:  # its deadline passed a moment ago
+                raise _closed(event.status)
             stepped = conn.execute(_STEP_NEWCOMER, params).all()
             answer = _answer_new(decided, stepped, slug, applicant, params)
         db.session.commit()
