@@ -1,8 +1,11 @@
 """Register, cancel and promote: capacity, the waiting list and idempotency.
 
-The seat decision is made under the event's lock (:mod:`webinars.locking`):
-count the confirmed rows, then insert, in one transaction. The count of
-confirmed rows is the only truth about seats; nothing is kept beside it.
+The seat decision is made under the event's seat lock
+(:mod:`webinars.locking`): count the confirmed rows, then insert, in one
+transaction. The count of confirmed rows is the only truth about seats. The
+event keeps one number beside the rows, the waiting list's length, stepped
+in every transaction that moves someone onto or off the list, so that a
+newcomer learns their place without the queue being counted under the lock.
 """
 
 from __future__ import annotations
