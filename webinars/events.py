@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from . import (
     audit,
     clock,
-    delivery,
     notifications,
     registrations,
     reminders,
@@ -27,7 +26,7 @@ from . import (
 )
 from .errors import BadRequest, Conflict, NotFound, ValidationError
 from .extensions import db
-from .locking import begin_write
+from .locking import begin_write, write_transaction
 from .models import Event, EventSession, EventStatus, Organizer, SessionStatus
 
 MAX_SESSIONS = 50
@@ -184,8 +183,7 @@ def close_registration(event: Event, *, actor: Organizer | None = None) -> Outco
 
 def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
     """Run one update under the event's lock; ``data_for(event)`` gives the PATCH body."""
-    begin_write(lock_event_id=event_id)
-    try:
+    with write_transaction(lock_event_id=event_id):
         event = db.session.get(Event, event_id)
         if event is None:
             raise NotFound("No such event.")
@@ -194,10 +192,6 @@ def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
         _apply_update(event, data_for(event), outcome)
         audit.record_changes(event, before, audit.describe(event), actor)
         _commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return outcome
 
 
@@ -471,12 +465,10 @@ def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:
     The audit trail records the change of status with ``actor``.
     """
     event_id = event.id
-    begin_write(lock_event_id=event_id)
-    try:
+    with write_transaction(lock_event_id=event_id):
         event = db.session.get(Event, event_id)
         outcome = Outcome(event)
         if event.status == EventStatus.CANCELLED:
-            db.session.commit()
             return outcome
         was_published = event.status == EventStatus.PUBLISHED
         audit.record(event, "status", str(event.status), str(EventStatus.CANCELLED), actor)
@@ -488,9 +480,4 @@ def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:
         reminders.replan(event, [])
         if was_published:
             notifications.event_cancelled(event, registrations.active(event.id))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return outcome

@@ -24,6 +24,8 @@ consumed is an event's seats, so the lock is the event's row.
 
 from __future__ import annotations
 
+import contextlib
+
 import sqlalchemy as sa
 
 from .extensions import db
@@ -46,6 +48,28 @@ def begin_write(lock_event_id: int | None = None, *, seats_only: bool = False
         conn.execute(sa.select(Event.id).where(Event.id == lock_event_id)
                      .with_for_update(key_share=seats_only))
     return conn
+
+
+@contextlib.contextmanager
+def write_transaction(lock_event_id: int | None = None, *, seats_only: bool = False):
+    """A service's writing transaction: begin, commit, then deliver the mail it queued.
+
+    Starts as :func:`begin_write` (the same ``lock_event_id`` and
+    ``seats_only``) and yields the connection. When the block ends, even by
+    ``return``, it commits; if it raises, it rolls back and re-raises, so
+    nothing is half written. After the commit the outbox is delivered as
+    WEBINARS_MAIL_DELIVERY says (:func:`webinars.delivery.deliver_after_commit`).
+    """
+    from . import delivery  # delivery -> mail -> locking
+
+    conn = begin_write(lock_event_id, seats_only=seats_only)
+    try:
+        yield conn
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    delivery.deliver_after_commit()
 
 
 def lock_for_reminders(query: sa.Select) -> sa.Select:

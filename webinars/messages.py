@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import audit, delivery, notifications, registrations, validation
+from . import audit, notifications, registrations, validation
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
-from .locking import begin_write
+from .locking import write_transaction
 from .models import Event, Organizer, RegistrationStatus
 
 AUDIENCES = {
@@ -38,8 +38,7 @@ def send_to_registrants(event_id: int, audience: object, subject: object, body: 
         raise ValidationError("Choose who gets the message: confirmed or waiting.", "audience")
     subject = validation.text(subject, "subject", max_length=200, required=True)
     body = validation.text(body, "body", max_length=MAX_BODY, required=True, multiline=True)
-    begin_write(lock_event_id=event_id)
-    try:
+    with write_transaction(lock_event_id=event_id):
         event = db.session.get(Event, event_id)
         if event is None:
             raise NotFound("No such event.")
@@ -51,9 +50,4 @@ def send_to_registrants(event_id: int, audience: object, subject: object, body: 
             notifications.message(registration, subject, body)
         audit.record(event, "message", "", f"{subject} (to {len(recipients)} {audience})",
                      actor)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return Sent(len(recipients), audience)

@@ -18,12 +18,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import audit, clock, delivery, notifications, reminders, timezones, validation
+from . import audit, clock, notifications, reminders, timezones, validation
 from .accounts import normalize_email
 from .countries import NAMES as COUNTRY_NAMES
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
-from .locking import begin_write
+from .locking import write_transaction
 from .models import (
     Event,
     EventStatus,
@@ -106,18 +106,12 @@ def register(slug: str, data: object) -> Registered:
     """
     applicant = read_applicant(data)
     params = _decision_parameters(slug, applicant)
-    conn = begin_write()
-    try:
+    with write_transaction() as conn:
         _, decided, stepped = run_with_commit(conn, [
             (_LOCK_EVENT, {"slug": slug}), (_decision_statement(conn.dialect.name), params),
             (_STEP_NEWCOMER, params)])
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     if not decided:
         return _register_again(slug, applicant)
-    delivery.deliver_after_commit()
     return _answer_new(decided[0], stepped, slug, applicant, params)
 
 
@@ -139,8 +133,7 @@ def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict)
 
 def _register_again(slug: str, applicant: Applicant) -> Registered:
     """The uncommon cases, one statement at a time under the seat lock."""
-    conn = begin_write()
-    try:
+    with write_transaction() as conn:
         event = conn.execute(_LOCK_EVENT, {"slug": slug}).one_or_none()
         if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No such event.")
@@ -148,7 +141,6 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
             Registration.event_id == event.id,
             Registration.email_key == applicant.email.lower()))
         if existing is not None and existing.status != CANCELLED:
-            db.session.commit()
             return _answer(existing, slug, created=False)
         if not _open(event.status, event.registration_closes_at, event.starts_at):
             raise _closed(event.status)
@@ -162,11 +154,6 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
                 raise _closed(event.status)
             stepped = conn.execute(_STEP_NEWCOMER, params).all()
             answer = _answer_new(decided, stepped, slug, applicant, params)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return answer
 
 
@@ -285,11 +272,9 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
     trail); None when the registrant cancelled their own.
     """
     registration = by_token(token)
-    begin_write(lock_event_id=registration.event_id, seats_only=True)
-    try:
+    with write_transaction(lock_event_id=registration.event_id, seats_only=True):
         registration = by_token(token)
         if registration.status == CANCELLED:
-            db.session.commit()
             return registration
         was_confirmed = registration.status == CONFIRMED
         if registration.status == WAITLISTED:
@@ -306,18 +291,13 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
                                 by_organizer=actor is not None)
         if was_confirmed:
             fill_free_seats(registration.event)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return registration
 
 
 def fill_free_seats(event: Event) -> list[Registration]:
     """Promote people from the waiting list, in order, while seats are free.
 
-    Call with the event's lock held (inside :func:`begin_write`); the caller
+    Call with the event's lock held (inside :func:`~webinars.locking.write_transaction`); the caller
     commits. Registration must still be open: nobody is promoted into an
     event that is cancelled or has started.
     """
@@ -350,8 +330,7 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
     free: the organizer must raise the capacity first, since nobody is bumped.
     """
     registration = by_token(token)
-    begin_write(lock_event_id=registration.event_id, seats_only=True)
-    try:
+    with write_transaction(lock_event_id=registration.event_id, seats_only=True):
         registration = by_token(token)
         event = registration.event
         if registration.status != WAITLISTED:
@@ -367,11 +346,6 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
         audit.record(event, status_field(registration), str(WAITLISTED), str(CONFIRMED),
                      actor)
         _confirm_from_waiting_list(registration)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    delivery.deliver_after_commit()
     return registration
 
 
