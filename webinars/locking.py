@@ -25,9 +25,11 @@ consumed is an event's seats, so the lock is the event's row.
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from . import clock
 from .extensions import db
 from .models import Event
 
@@ -48,6 +50,25 @@ def begin_write(lock_event_id: int | None = None, *, seats_only: bool = False
         conn.execute(sa.select(Event.id).where(Event.id == lock_event_id)
                      .with_for_update(key_share=seats_only))
     return conn
+
+
+def claim_for_sending(model, *conditions, order_by, limit: int, seconds: int) -> list[int]:
+    """Claim, in a transaction of its own, rows a sender is about to send.
+
+    For the outbox and for reminders alike: rows matching ``conditions``
+    whose earlier claim (``claimed_until``) is absent or ran out are claimed
+    for ``seconds`` and counted as an attempt, then committed, so that the
+    claim holds while the sender talks to the mail server.
+    """
+    begin_write()
+    now = clock.now()
+    ids = claim(model, *conditions,
+                sa.or_(model.claimed_until.is_(None), model.claimed_until < now),
+                order_by=order_by, limit=limit,
+                values={"claimed_until": now + timedelta(seconds=seconds),
+                        "attempts": model.attempts + 1})
+    db.session.commit()
+    return ids
 
 
 @contextlib.contextmanager

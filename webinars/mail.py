@@ -33,12 +33,11 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import sqlalchemy as sa
 from flask import Flask, current_app
 
 from . import clock
 from .extensions import db
-from .locking import begin_write, claim
+from .locking import begin_write, claim_for_sending
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -219,17 +218,11 @@ def send_pending(limit: int = BATCH) -> Report:
 
 
 def _claim(limit: int) -> list[int]:
-    begin_write()
-    now = clock.now()
-    ids = claim(OutboxMessage,
-                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
-                OutboxMessage.send_after <= now,
-                sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                order_by=(OutboxMessage.send_after, OutboxMessage.id), limit=limit,
-                values={"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
-                        "attempts": OutboxMessage.attempts + 1})
-    db.session.commit()
-    return ids
+    return claim_for_sending(
+        OutboxMessage, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+        OutboxMessage.send_after <= clock.now(),
+        order_by=(OutboxMessage.send_after, OutboxMessage.id), limit=limit,
+        seconds=CLAIM_SECONDS)
 
 
 def _record(row_id: int, outcome: str, error: str, report: Report) -> None:

@@ -31,7 +31,7 @@ from flask import current_app
 
 from . import calendar, clock, mail
 from .extensions import db
-from .locking import begin_write, claim
+from .locking import begin_write, claim_for_sending
 from .models import (
     Event,
     EventSession,
@@ -257,16 +257,9 @@ def _skip_stale(report: Report) -> None:
 
 
 def _claim(limit: int) -> list[int]:
-    begin_write()
-    now = clock.now()
-    ids = claim(Reminder,
-                Reminder.status == PENDING, Reminder.due_at <= now,
-                sa.or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
-                order_by=(Reminder.due_at, Reminder.id), limit=limit,
-                values={"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
-                        "attempts": Reminder.attempts + 1})
-    db.session.commit()
-    return ids
+    return claim_for_sending(
+        Reminder, Reminder.status == PENDING, Reminder.due_at <= clock.now(),
+        order_by=(Reminder.due_at, Reminder.id), limit=limit, seconds=CLAIM_SECONDS)
 
 
 def _send_batch(ids: list[int], report: Report) -> None:
