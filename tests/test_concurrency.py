@@ -43,7 +43,7 @@ def server(request, app, database_url):
     def up():
         try:
             return requests.get(f"{base}/api/v1/events", timeout=2).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             assert process.poll() is None, "gunicorn exited"
             return False
 
