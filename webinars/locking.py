@@ -93,6 +93,26 @@ def write_transaction(lock_event_id: int | None = None, *, seats_only: bool = Fa
     delivery.deliver_after_commit()
 
 
+@contextlib.contextmanager
+def statement_transaction():
+    """A writing transaction for Core statements only, on a pooled connection of its own.
+
+    For the registration burst's hot path, which loads no ORM object: the
+    session's transaction bookkeeping cost as much of a web worker's CPU as
+    the statements themselves (docs/performance.md). The session's current
+    transaction ends first, so that what it reads afterwards sees this
+    transaction's rows. Otherwise as :func:`write_transaction` without a
+    lock: commits when the block ends, even by ``return``; rolls back and
+    re-raises if it raises; then delivers the mail it queued.
+    """
+    from . import delivery  # delivery -> mail -> locking
+
+    db.session.rollback()
+    with db.engine.connect() as conn, conn.execution_options(sqlite_immediate=True).begin():
+        yield conn
+    delivery.deliver_after_commit()
+
+
 def lock_for_reminders(query: sa.Select) -> sa.Select:
     """``query`` over events, taking the reminder lock on the rows it reads."""
     return query.with_for_update(read=True, key_share=True)

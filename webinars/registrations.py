@@ -23,7 +23,7 @@ from .accounts import normalize_email
 from .countries import NAMES as COUNTRY_NAMES
 from .errors import Conflict, NotFound, ValidationError
 from .extensions import db
-from .locking import write_transaction
+from .locking import statement_transaction, write_transaction
 from .models import (
     Event,
     EventStatus,
@@ -106,7 +106,7 @@ def register(slug: str, data: object) -> Registered:
     """
     applicant = read_applicant(data)
     params = _decision_parameters(slug, applicant)
-    with write_transaction() as conn:
+    with statement_transaction() as conn:
         _, decided, stepped = run_with_commit(conn, [
             (_LOCK_EVENT, {"slug": slug}), (_decision_statement(conn.dialect.name), params),
             (_STEP_NEWCOMER, params)])
