@@ -113,6 +113,17 @@ def statement_transaction():
     delivery.deliver_after_commit()
 
 
+def bookkeeping_connection() -> sa.Connection:
+    """A connection of its own whose statements each commit at once, for senders' marks.
+
+    A sender marks each message right after the mail server's answer, so
+    that a crash can repeat at most the one message in flight. On the ORM
+    session every such commit would expire the whole batch, and BEGIN and
+    COMMIT would add two round trips to each mark. The caller closes it.
+    """
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def lock_for_reminders(query: sa.Select) -> sa.Select:
     """``query`` over events, taking the reminder lock on the rows it reads."""
     return query.with_for_update(read=True, key_share=True)

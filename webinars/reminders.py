@@ -31,7 +31,7 @@ from flask import current_app
 
 from . import calendar, clock, mail
 from .extensions import db
-from .locking import begin_write, claim_for_sending
+from .locking import begin_write, bookkeeping_connection, claim_for_sending
 from .models import (
     Event,
     EventSession,
@@ -271,10 +271,7 @@ def _send_batch(ids: list[int], report: Report) -> None:
         .order_by(Reminder.due_at, Reminder.id)).unique().all()
     composer = _Composer()
     transport = mail.transport_for(current_app)
-    # Bookkeeping goes through a connection of its own, one autocommitted
-    # statement per reminder: a commit on the ORM session would expire every
-    # object of the batch, and BEGIN/COMMIT round trips would double the cost.
-    marks = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    marks = bookkeeping_connection()
     try:
         for reminder in rows:
             if not _still_wanted(reminder, report, marks):
