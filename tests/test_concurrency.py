@@ -96,9 +96,9 @@ def _number(body) -> int:
 
 
 def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, client, auth):
-    """The three locks on an event's row (webinars.locking), seen from three connections."""
+    """The three locks on an event (webinars.locking), seen from three connections."""
     from webinars import registrations
-    from webinars.locking import lock_for_reminders
+    from webinars.locking import lock_event, lock_for_reminders
     from webinars.models import Event
 
     if db.engine.dialect.name == "sqlite":
@@ -108,20 +108,20 @@ def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, clie
     engine = sa.create_engine(db.engine.url)
     planner, seats, organizer = (engine.connect() for _ in range(3))
     try:
-        planner.execute(lock_for_reminders(sa.select(Event.id).where(Event.slug == "tctp")))
+        event_id = planner.scalar(sa.select(Event.id).where(Event.slug == "tctp"))
+        lock_for_reminders(planner, [event_id])
         for conn in (seats, organizer):
             conn.execute(sa.text("SET lock_timeout = '300ms'"))
         # A seat decision is not held up by the notice step's planning...
         assert seats.execute(registrations._LOCK_EVENT, {"slug": "tctp"}).one()
         seats.rollback()
         # ...a change of the schedule is, until the planning commits.
-        event_lock = sa.select(Event.id).where(Event.slug == "tctp").with_for_update()
         with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
-            organizer.execute(event_lock)
+            lock_event(organizer, event_id)
         organizer.rollback()
         planner.commit()
         organizer.execute(sa.text("SET lock_timeout = '300ms'"))
-        assert organizer.execute(event_lock).one()
+        lock_event(organizer, event_id)  # no longer waits
         organizer.rollback()
     finally:
         for conn in (planner, seats, organizer):
@@ -136,6 +136,7 @@ def test_notice_step_and_an_organizer_change_never_wait_for_each_other(app, clie
     import threading
 
     from webinars import notices
+    from webinars.locking import lock_event
     from webinars.models import Event, OutboxMessage, Reminder
 
     if db.engine.dialect.name == "sqlite":
@@ -163,7 +164,7 @@ def test_notice_step_and_an_organizer_change_never_wait_for_each_other(app, clie
 
     try:
         organizer.execute(sa.text("SET lock_timeout = '5s'"))
-        organizer.execute(sa.select(Event.id).where(Event.slug == "tctp").with_for_update())
+        lock_event(organizer, organizer.scalar(sa.select(Event.id).where(Event.slug == "tctp")))
         step = threading.Thread(target=notice_step)
         step.start()
         wait_until(lambda: organizer.execute(sa.text(

@@ -4,19 +4,24 @@ Locking rules (after pretix): lock what you consume, once per transaction,
 as late as the reads that need it allow; never lock to free. Here the thing
 consumed is an event's seats, so the lock is the event's row.
 
-* PostgreSQL, three strengths of lock on the event's row. Other events, and
-  readers, are never held up.
+* PostgreSQL, three locks per event. Other events, and readers, are never
+  held up.
 
-  - the seat lock, ``FOR NO KEY UPDATE``: every seat decision (register,
-    cancel, promote) takes it, so they happen one at a time;
-  - the event lock, ``FOR UPDATE``: an organizer's change to the event (its
-    sessions, capacity, status) takes it, which also excludes seat
-    decisions;
-  - the reminder lock, ``FOR KEY SHARE``: the notice step takes it while it
-    plans new registrants' reminders from the sessions. It waits for, and
-    holds up, only the event lock, so a schedule change and the planning
-    never miss each other, and a burst of registrations is not held up by
-    the (slower, lower-priority) notice step.
+  - the seat lock, ``FOR NO KEY UPDATE`` on the event's row: every seat
+    decision (register, cancel, promote) takes it, so they happen one at a
+    time;
+  - the event lock, ``FOR UPDATE`` on the row and the event's planning lock
+    (a transaction-level advisory lock) exclusively: an organizer's change
+    to the event (its sessions, capacity, status) takes it, which also
+    excludes seat decisions;
+  - the reminder lock, the planning lock shared: the notice step takes it
+    while it plans new registrants' reminders from the sessions. It waits
+    for, and holds up, only the event lock, so a schedule change and the
+    planning never miss each other, and a burst of registrations is not
+    held up by the (slower, lower-priority) notice step. It is not a lock
+    on the row: a row share-locked by a long notice batch turned every seat
+    decision's lock and step on that row into a new multixact, which cost a
+    burst a quarter of its rate (docs/performance.md).
 * SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at the
   start of the transaction; a deferred transaction that read first could
   otherwise fail with "database is locked" instead of waiting its turn.
@@ -46,10 +51,35 @@ def begin_write(lock_event_id: int | None = None, *, seats_only: bool = False
     """
     db.session.rollback()  # nothing pending is lost: callers write only after this
     conn = db.session.connection(execution_options={"sqlite_immediate": True})
-    if lock_event_id is not None and conn.dialect.name != "sqlite":
-        conn.execute(sa.select(Event.id).where(Event.id == lock_event_id)
-                     .with_for_update(key_share=seats_only))
+    if lock_event_id is not None:
+        lock_event(conn, lock_event_id, seats_only=seats_only)
     return conn
+
+
+# The advisory locks' first key: their name space, "we" for webinars. The
+# second key is the event's id.
+_PLANNING = 0x7765
+
+
+def lock_event(conn: sa.Connection, event_id: int, *, seats_only: bool = False) -> None:
+    """Take the event lock (or with ``seats_only`` the seat lock) in ``conn``'s transaction.
+
+    Nothing on SQLite, where the transaction holds the database's write lock.
+    """
+    if conn.dialect.name == "sqlite":
+        return
+    conn.execute(sa.select(Event.id).where(Event.id == event_id)
+                 .with_for_update(key_share=seats_only))
+    if not seats_only:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PLANNING, event_id)))
+
+
+def lock_for_reminders(conn: sa.Connection, event_ids: list[int]) -> None:
+    """Take the reminder lock on each of ``event_ids``, in id order, in ``conn``'s transaction."""
+    if conn.dialect.name == "sqlite":
+        return
+    for event_id in sorted(set(event_ids)):  # one order for everyone: no deadlock
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_PLANNING, event_id)))
 
 
 def claim_for_sending(model, *conditions, order_by, limit: int, seconds: int) -> list[int]:
@@ -122,11 +152,6 @@ def bookkeeping_connection() -> sa.Connection:
     COMMIT would add two round trips to each mark. The caller closes it.
     """
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
-def lock_for_reminders(query: sa.Select) -> sa.Select:
-    """``query`` over events, taking the reminder lock on the rows it reads."""
-    return query.with_for_update(read=True, key_share=True)
 
 
 def claim(model, *conditions, order_by, limit: int, values: dict) -> list[int]:

@@ -43,10 +43,9 @@ def process_due(limit: int = BATCH) -> int:
     """
     begin_write()
     try:
-        events = db.session.scalars(lock_for_reminders(
-            sa.select(Event.id).where(Event.id.in_(
-                sa.select(Registration.event_id).where(Registration.notice_due)))
-            .order_by(Event.id))).all()
+        events = db.session.scalars(
+            sa.select(Registration.event_id).where(Registration.notice_due).distinct()).all()
+        lock_for_reminders(db.session.connection(), events)
         ids = claim(Registration, Registration.notice_due, Registration.event_id.in_(events),
                     order_by=(Registration.id,), limit=limit,
                     values={"notice_due": False}) if events else []
