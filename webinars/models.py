@@ -221,7 +221,10 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_pending", "sent_at", "send_after"),)
+    # The payload out of line (migration 0007): claims and marks then rewrite
+    # a small row, not the whole message.
+    __table_args__ = (sa.Index("ix_outbox_pending", "sent_at", "send_after"),
+                      {"postgresql_with": {"toast_tuple_target": 128}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
