@@ -73,3 +73,43 @@ def test_python_side_defaults_are_refused_not_left_empty(app, event_id):
     touch = sa.update(Event).where(Event.id == sa.bindparam("event")).values(title="x")
     with pytest.raises(ValueError, match="Python-side defaults"):
         _run([(touch, {"event": event_id})])
+
+
+PROBE = sa.Table("roundtrip_probe", sa.MetaData(), sa.Column("id", sa.Integer),
+                 sa.Column("v", sa.String(10)))
+READ_PROBE = sa.select(PROBE.c.v).where(PROBE.c.id == sa.bindparam("probe"))
+
+
+@pytest.fixture
+def probe_table(app):
+    """A scratch table the test may change under prepared statements."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL prepares them")
+    PROBE.drop(db.engine, checkfirst=True)
+    yield
+    PROBE.drop(db.engine, checkfirst=True)
+
+
+def test_a_statement_that_could_not_be_prepared_is_prepared_once_it_can(
+        app, event_id, probe_table):
+    # As when new code meets a database one migration behind: the first
+    # statement is prepared, the second fails, and neither may be stuck.
+    steps = [(BY_SLUG, {"slug": SLUG}), (READ_PROBE, {"probe": 1})]
+    with pytest.raises(sa.exc.ProgrammingError, match="roundtrip_probe"):
+        _run(steps)
+    PROBE.create(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(PROBE.insert().values(id=1, v="ok"))
+    found, probed = _run(steps)
+    assert found[0].id == event_id and probed[0].v == "ok"
+
+
+def test_a_migration_under_prepared_statements_does_not_stop_them(app, probe_table):
+    PROBE.create(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(PROBE.insert().values(id=1, v="before"))
+    assert _run([(READ_PROBE, {"probe": 1})])[0][0].v == "before"
+    with db.engine.begin() as conn:  # the result's type changes under the prepared plan
+        conn.exec_driver_sql("ALTER TABLE roundtrip_probe ALTER COLUMN v TYPE varchar(20)")
+        conn.execute(PROBE.update().values(v="after, and longer"))
+    assert _run([(READ_PROBE, {"probe": 1})])[0][0].v == "after, and longer"

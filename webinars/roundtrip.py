@@ -17,7 +17,8 @@ because a string of several statements cannot carry server-side
 parameters. Measured against psycopg's pipeline mode, which sends each
 statement as its own parse, bind and execute: a third of the client's CPU.
 A session that lost its prepared statements (``DISCARD ALL``, a pooler
-between us and the server) has them prepared again.
+between us and the server), or whose statements a migration made stale,
+has them prepared again.
 
 Statements are SQLAlchemy constructs, compiled once per process and dialect;
 their parameters and the rows they return go through the same type
@@ -28,13 +29,17 @@ Python-side defaults (``default=``, ``onupdate=``) must be given values.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import logging
 from collections import namedtuple
 from collections.abc import Sequence
 
 import psycopg
 import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
 
 # Where a pooled connection remembers the statements prepared on it; the
 # pool clears a record's info when it reconnects.
@@ -63,9 +68,10 @@ def run_with_commit(conn: sa.Connection, steps: Sequence[tuple[sa.Executable, di
         try:
             _prepare(raw, prepared, known)
             results = _send(raw, prepared, steps)
-        except psycopg.errors.InvalidSqlStatementName:
+        except _STALE as exc:
+            log.info("preparing the statements again: %s", exc)
             raw.rollback()
-            known.clear()
+            _forget(raw, known)
             _prepare(raw, prepared, known)
             results = _send(raw, prepared, steps)
     except psycopg.Error as exc:
@@ -79,16 +85,37 @@ def run_with_commit(conn: sa.Connection, steps: Sequence[tuple[sa.Executable, di
             dialect=conn.dialect) from exc
     finally:
         if not raw.closed:
-            raw.autocommit = False
+            if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                raw.autocommit = False
+            else:  # never hand the pool a connection in autocommit or mid-transaction
+                conn.invalidate()
     return [[p.row(values) for values in rows] for p, rows in zip(prepared, results, strict=True)]
 
 
+# What the server says when our prepared statements no longer serve: they
+# are gone (DISCARD ALL, a pooler switched server sessions), or a migration
+# changed a table they return rows of ("cached plan must not change result
+# type"). Both are cured by preparing them again.
+_STALE = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
+
+
 def _prepare(raw: psycopg.Connection, prepared: list[_Prepared], known: set[str]) -> None:
-    missing = {p.name: p for p in prepared if p.name not in known}
-    if missing:
-        psycopg.ClientCursor(raw).execute(
-            ";".join(p.prepare_sql for p in missing.values()))
-        known.update(missing)
+    # One at a time, each remembered as soon as it exists: a PREPARE is not
+    # undone when a later one fails, and preparing it again would fail.
+    for p in prepared:
+        if p.name in known:
+            continue
+        # Left by an earlier attempt that failed after it: already there.
+        with contextlib.suppress(psycopg.errors.DuplicatePreparedStatement):
+            psycopg.ClientCursor(raw).execute(p.prepare_sql)
+        known.add(p.name)
+
+
+def _forget(raw: psycopg.Connection, known: set[str]) -> None:
+    for name in known:
+        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):  # gone already
+            psycopg.ClientCursor(raw).execute(f"DEALLOCATE {name}")
+    known.clear()
 
 
 def _send(raw: psycopg.Connection, prepared: list[_Prepared], steps) -> list[list[tuple]]:
