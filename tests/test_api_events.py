@@ -133,6 +133,7 @@ def test_ambiguous_time_takes_first_occurrence_and_says_so(client, auth):
         ({"capacity": True}, 422, "capacity"),
         ({"status": "cancelled"}, 422, "status"),
         ({"slug": "Not A Slug"}, 422, "slug"),
+        ({"slug": "mekong\n"}, 422, "slug"),
         ({"join_url": "javascript:alert(1)"}, 422, "join_url"),
         ({"sessions": []}, 422, "sessions"),
         ({"sessions": "soon"}, 422, "sessions"),
@@ -210,6 +211,17 @@ def test_unknown_event_is_404(client, auth):
     response = client.patch("/api/v1/events/nope", json={"title": "x"}, headers=auth)
     assert response.status_code == 404
     assert response.json == {"error": "No such event."}
+
+
+def test_a_path_no_slug_can_have_is_404_at_every_door(client, auth):
+    # PostgreSQL refuses to compare text with a NUL byte at all.
+    assert client.post("/api/v1/events", json=dict(MEKONG, slug="m"), headers=auth
+                       ).status_code == 201
+    for path in ("/api/v1/events/m%00x", "/events/m%00x", "/events/m%00x.ics"):
+        assert client.get(path).status_code == 404, path
+    answer = client.post("/api/v1/events/m%00x/registrations",
+                         json={"name": "Dara", "email": "dara@example.org"})
+    assert (answer.status_code, answer.json) == (404, {"error": "No such event."})
 
 
 def test_patch_replaces_the_schedule_keeping_session_identity(app, client, auth):

@@ -67,6 +67,10 @@ class Outcome:
 
 def get_event(slug: str, *, include_drafts: bool = False) -> Event:
     """The event with this slug; drafts only when asked (organizers)."""
+    # A path no event can have (a NUL byte, which PostgreSQL refuses to even
+    # compare) is not found, not a database error.
+    if not validation.is_slug(slug):
+        raise NotFound("No such event.")
     event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
     if event is None or (event.status == EventStatus.DRAFT and not include_drafts):
         raise NotFound("No such event.")

@@ -104,6 +104,8 @@ def register(slug: str, data: object) -> Registered:
     cancelled registration coming back, a closed or unknown event) is sorted
     out by :func:`_register_again` under the same lock.
     """
+    if not validation.is_slug(slug):  # see events.get_event
+        raise NotFound("No such event.")
     applicant = read_applicant(data)
     params = _decision_parameters(slug, applicant)
     with statement_transaction() as conn:

@@ -41,9 +41,14 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
     return value
 
 
+def is_slug(value: object) -> bool:
+    """Whether ``value`` could be an event's slug (see :func:`slug`)."""
+    return isinstance(value, str) and len(value) <= 80 and bool(_SLUG.fullmatch(value))
+
+
 def slug(value: object, field: str = "slug") -> str:
     """A URL slug: lowercase letters, digits and single hyphens, 80 at most."""
-    if not isinstance(value, str) or not _SLUG.match(value) or len(value) > 80:
+    if not is_slug(value):
         raise ValidationError(
             "Use lowercase letters, digits and hyphens (at most 80), e.g. mekong-delta-2027.",
             field,
