@@ -169,7 +169,7 @@ def _answer(registration: Registration, slug: str, *, created: bool) -> Register
 
 
 # The seat lock (see webinars.locking): FOR NO KEY UPDATE on the event's row,
-# which SQLite does not render (begin_write's BEGIN IMMEDIATE holds its
+# which SQLite does not render (the transaction's BEGIN IMMEDIATE holds its
 # write lock already). Returns what the uncommon cases need.
 _LOCK_EVENT = (sa.select(Event.id, Event.status, Event.capacity, Event.registration_closes_at,
                          Event.starts_at)
@@ -186,7 +186,7 @@ def _decision_statement(dialect: str):
 
     Inserts nothing when the event is not open (the rule of :func:`_open`,
     in SQL) or the address is registered already. The statement runs after
-    the lock was granted (on PostgreSQL the next statement of the pipeline),
+    the lock was granted (on PostgreSQL the next statement of the string),
     so under READ COMMITTED its snapshot sees every seat committed before.
     The new row's times are never before the last one waiting: ``now`` was
     read before the lock, and the queue's order must be the order in which
@@ -299,9 +299,10 @@ def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
 def fill_free_seats(event: Event) -> list[Registration]:
     """Promote people from the waiting list, in order, while seats are free.
 
-    Call with the event's lock held (inside :func:`~webinars.locking.write_transaction`); the caller
-    commits. Registration must still be open: nobody is promoted into an
-    event that is cancelled or has started.
+    Call with the event's lock held (inside
+    :func:`~webinars.locking.write_transaction`, which commits). Registration
+    must still be open: nobody is promoted into an event that is cancelled or
+    has started.
     """
     if event.status != EventStatus.PUBLISHED or not is_open(event):
         return []
