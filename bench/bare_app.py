@@ -43,3 +43,13 @@ def read(row_id: int):
         row = cur.fetchone()
     conn.commit()
     return jsonify({"id": row[0], "name": row[1], "email": row[2]})
+
+
+@app.get("/healthz")
+def healthz():
+    # What bench/common.warm_up sends, as it does to the app: one query.
+    conn = connection()
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    conn.commit()
+    return jsonify({"status": "ok"})

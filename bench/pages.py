@@ -16,7 +16,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, fmt_ms, free_port, machine, postgres_schema, running, wrk  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    fmt_ms,
+    free_port,
+    machine,
+    postgres_schema,
+    running,
+    warm_up,
+    wrk,
+)
 from registration_burst import gunicorn  # noqa: E402
 
 
@@ -52,6 +61,7 @@ def main() -> None:
                "WEBINARS_SECRET_KEY": "bench"}
         with running(gunicorn("webinars:create_app()", port, args.workers), env, port):
             base = f"http://127.0.0.1:{port}"
+            warm_up(base)
             for name, path in (("/", "/"),
                                ("/events/<webinar>", "/events/sustainable-mekong-river-delta"),
                                ("/events/<workshop>", "/events/tctp-cybersecurity-workshop")):
@@ -59,6 +69,7 @@ def main() -> None:
         port = free_port()
         with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"),
                      {"BARE_DATABASE_URL": url}, port):
+            warm_up(f"http://127.0.0.1:{port}")
             results["bare GET (1 row)"] = wrk(f"http://127.0.0.1:{port}/rows/1",
                                               clients=args.clients, seconds=args.seconds)
 

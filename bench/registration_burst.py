@@ -9,7 +9,9 @@ lowest CPU priority, see BACKGROUND), against two baselines measured in the
 same run: the bare endpoint (bench/bare_app.py: Flask + one psycopg INSERT,
 same gunicorn settings) and pgbench doing the same INSERT (the database's own
 limit). SQLite: the app under the dev server (`flask run`, threaded). wrk
-drives every HTTP run with the same Lua script. Each run ends with the check
+drives every HTTP run with the same Lua script, once the server is warm
+(bench/common.warm_up: its workers booted, the scheduler's first sweep
+done), as a burst meets a service that is already running. Each run ends with the check
 that exactly C are confirmed, the rest wait in order, and the event's kept
 waiting-list length matches the rows.
 """
@@ -38,6 +40,7 @@ from common import (  # noqa: E402
     running,
     smtp_sink,
     sqlalchemy_url,
+    warm_up,
     wrk,
 )
 
@@ -144,6 +147,7 @@ def run_postgres(args) -> None:
         bare_env = {"BARE_DATABASE_URL": url}
         with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"), bare_env,
                      port):
+            warm_up(f"http://127.0.0.1:{port}")
             bare = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                        clients=args.clients, seconds=args.seconds, register=True)
 
@@ -159,6 +163,7 @@ def run_postgres(args) -> None:
                      "scheduler"]
         with running(scheduler, app_env), \
                 running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
+            warm_up(f"http://127.0.0.1:{port}", scheduler=True)
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                       clients=args.clients, seconds=args.seconds, register=True)
             drained = wait_for_mail(url)
@@ -193,6 +198,7 @@ def run_sqlite(args) -> None:
         command = [str(VENV_BIN / "flask"), "--app", "webinars", "run", "--port", str(port),
                    "--with-threads", "--no-reload"]
         with running(command, env, port):
+            warm_up(f"http://127.0.0.1:{port}")
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                       clients=args.clients, seconds=args.seconds, register=True)
             drained = wait_for_mail(url)
