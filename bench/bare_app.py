@@ -47,7 +47,7 @@ def read(row_id: int):
 
 @app.get("/healthz")
 def healthz():
-    # What bench/common.warm_up sends, as it does to the app: one query.
+    """What bench/common.warm_up sends: answered from the worker's database connection."""
     conn = connection()
     with conn.cursor() as cur:
         cur.execute("SELECT 1")

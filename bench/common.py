@@ -125,31 +125,46 @@ def wrk(url: str, *, clients: int, seconds: int, register: bool = False,
     raise RuntimeError("wrk printed no summary:\n" + result.stdout + result.stderr)
 
 
-def warm_up(base_url: str, *, scheduler: bool = False, seconds: int = 2) -> None:
+HEARTBEAT_TIMEOUT = 60  # seconds a scheduler may take to start and beat
+
+
+def warm_up(base_url: str, paths: tuple[str, ...] = ("/healthz",), *,
+            scheduler: subprocess.Popen | None = None, seconds: int = 2) -> None:
     """Bring a freshly started server to its steady state before it is measured.
 
     gunicorn's port opens before its workers have imported the app (about a
     second of CPU each for webinars, a tenth of that for the bare endpoint),
     and a scheduler process started beside it is still importing too: a
     measurement that began at once charged the app's boot, not its requests,
-    to its first second (about 180 registrations in it against 550 in the
-    next). With ``scheduler``, wait until /healthz reports the scheduler's
-    heartbeat (its first sweep has run); then send ``seconds`` of GET
-    /healthz, which every worker must answer from its database connection.
+    to its first second (about 180 registrations in it against 550 in each
+    later one). With ``scheduler`` (its process), wait until /healthz reports
+    its heartbeat, which it writes when its first sweep begins; then send
+    ``seconds`` of GETs to each of ``paths``, which every worker answers
+    from its own database connection. Raises if any of them failed.
     """
-    deadline = time.monotonic() + 60
-    while scheduler:
+    if scheduler is not None:
+        _wait_for_heartbeat(base_url, scheduler)
+    for path in paths:
+        result = wrk(base_url + path, clients=8, seconds=seconds)
+        if result["http_errors"] or result["socket_errors"]:
+            raise RuntimeError(f"warming up {base_url + path} failed: {result}")
+
+
+def _wait_for_heartbeat(base_url: str, scheduler: subprocess.Popen) -> None:
+    # No proxy: urllib would send even 127.0.0.1 through one named in the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + HEARTBEAT_TIMEOUT
+    while time.monotonic() < deadline:
+        if scheduler.poll() is not None:
+            raise RuntimeError(f"the scheduler exited with {scheduler.returncode}")
         try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=5) as answer:
+            with opener.open(f"{base_url}/healthz", timeout=5) as answer:
                 if json.load(answer).get("scheduler", {}).get("state") == "ok":
-                    break
+                    return
         except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError("the scheduler reported no heartbeat within 60 s")
+            pass  # the workers are still starting
         time.sleep(0.2)
-    subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", f"{base_url}/healthz"],
-                   capture_output=True, check=True)
+    raise TimeoutError(f"the scheduler reported no heartbeat within {HEARTBEAT_TIMEOUT} s")
 
 
 def fmt_ms(microseconds: float) -> str:

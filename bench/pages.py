@@ -61,15 +61,16 @@ def main() -> None:
                "WEBINARS_SECRET_KEY": "bench"}
         with running(gunicorn("webinars:create_app()", port, args.workers), env, port):
             base = f"http://127.0.0.1:{port}"
-            warm_up(base)
-            for name, path in (("/", "/"),
-                               ("/events/<webinar>", "/events/sustainable-mekong-river-delta"),
-                               ("/events/<workshop>", "/events/tctp-cybersecurity-workshop")):
+            pages = (("/", "/"),
+                     ("/events/<webinar>", "/events/sustainable-mekong-river-delta"),
+                     ("/events/<workshop>", "/events/tctp-cybersecurity-workshop"))
+            warm_up(base, tuple(path for _, path in pages), seconds=1)
+            for name, path in pages:
                 results[name] = wrk(base + path, clients=args.clients, seconds=args.seconds)
         port = free_port()
         with running(gunicorn("bare_app:app", port, args.workers, ROOT / "bench"),
                      {"BARE_DATABASE_URL": url}, port):
-            warm_up(f"http://127.0.0.1:{port}")
+            warm_up(f"http://127.0.0.1:{port}", ("/rows/1",), seconds=1)
             results["bare GET (1 row)"] = wrk(f"http://127.0.0.1:{port}/rows/1",
                                               clients=args.clients, seconds=args.seconds)
 

@@ -161,9 +161,9 @@ def run_postgres(args) -> None:
                    "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
         scheduler = ["nice", "-n", str(BACKGROUND), str(VENV_BIN / "flask"), "--app", "webinars",
                      "scheduler"]
-        with running(scheduler, app_env), \
+        with running(scheduler, app_env) as scheduler_process, \
                 running(gunicorn("webinars:create_app()", port, args.workers), app_env, port):
-            warm_up(f"http://127.0.0.1:{port}", scheduler=True)
+            warm_up(f"http://127.0.0.1:{port}", scheduler=scheduler_process)
             app = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                       clients=args.clients, seconds=args.seconds, register=True)
             drained = wait_for_mail(url)
