@@ -10,10 +10,10 @@ same run: the bare endpoint (bench/bare_app.py: Flask + one psycopg INSERT,
 same gunicorn settings) and pgbench doing the same INSERT (the database's own
 limit). SQLite: the app under the dev server (`flask run`, threaded). wrk
 drives every HTTP run with the same Lua script, once the server is warm
-(bench/common.warm_up: its workers booted, the scheduler's first sweep
-done), as a burst meets a service that is already running. Each run ends with the check
-that exactly C are confirmed, the rest wait in order, and the event's kept
-waiting-list length matches the rows.
+(bench/common.warm_up: its workers booted, the scheduler beating), as a
+burst meets a service that is already running. Each run ends with the
+check that exactly C are confirmed, the rest wait in order, and the event's
+kept waiting-list length matches the rows.
 """
 
 from __future__ import annotations
