@@ -3,10 +3,11 @@
     .venv/bin/python bench/reminder_fanout.py [--count 10000] [--sqlite]
 
 Registrations and their reminders are inserted in bulk (the setup is not
-what is measured), all due a few seconds ahead. An APScheduler date job, as
-in the scheduler process, wakes `reminders.send_due()` at the due time; the
-figures are the time until the last reminder was accepted by a local SMTP
-server (aiosmtpd, in its own process) and how late the first and last were.
+what is measured), all due some seconds ahead. An APScheduler date job, as
+in the scheduler process and with that process's settings, wakes
+`reminders.send_due()` at the due time; the figures are the time until the
+last reminder was accepted by a local SMTP server (aiosmtpd, in its own
+process) and how late the first and last were.
 The baseline, in the same run: plain smtplib sending the same number of
 ready-made messages of the same size over one connection to the same server,
 once while the reminders wait for their due time and once after they went
@@ -102,6 +103,9 @@ def main() -> None:
     from webinars import create_app, reminders
     from webinars.extensions import db
     from webinars.models import Reminder
+    from webinars.scheduler import prepare_process
+
+    prepare_process()  # this process stands in for `flask scheduler`
 
     with smtp_sink() as smtp_url, tempfile.TemporaryDirectory() as folder, \
             (postgres_schema() if not args.sqlite else _sqlite(folder)) as (url, _):

@@ -99,6 +99,7 @@ def register_cli(app: Flask) -> None:
         """Run the reminder and mail scheduler in the foreground (one per deployment)."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         click.echo("Scheduler running; Ctrl-C stops it.")
+        scheduler.prepare_process()
         scheduler.build(app, blocking=True).start()
 
     @app.cli.command("reminders")
