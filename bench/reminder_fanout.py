@@ -4,10 +4,11 @@
 
 Registrations and their reminders are inserted in bulk (the setup is not
 what is measured), all due some seconds ahead. An APScheduler date job, as
-in the scheduler process and with that process's settings, wakes
-`reminders.send_due()` at the due time; the figures are the time until the
-last reminder was accepted by a local SMTP server (aiosmtpd, in its own
-process) and how late the first and last were.
+in the scheduler process and with its interpreter setting
+(`scheduler.prepare_process`), wakes `reminders.send_due()` at the due
+time; the figures are the time until the last reminder was accepted by a
+local SMTP server (aiosmtpd, in its own process) and how late the first and
+last were.
 The baseline, in the same run: plain smtplib sending the same number of
 ready-made messages of the same size over one connection to the same server,
 once while the reminders wait for their due time and once after they went
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--senders", type=int, default=None,
                         help="SMTP connections at once (default: the app's REMINDER_SENDERS)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="Python's thread switch interval in seconds, to compare "
+                             "(default: the scheduler process's)")
     args = parser.parse_args()
     print("Reminder fan-out on", machine())
 
@@ -106,6 +110,8 @@ def main() -> None:
     from webinars.scheduler import prepare_process
 
     prepare_process()  # this process stands in for `flask scheduler`
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
 
     with smtp_sink() as smtp_url, tempfile.TemporaryDirectory() as folder, \
             (postgres_schema() if not args.sqlite else _sqlite(folder)) as (url, _):

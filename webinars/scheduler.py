@@ -43,16 +43,21 @@ log = logging.getLogger(__name__)
 JOB_HORIZON = 1000  # reminder groups kept as jobs; the sweep covers the rest
 
 # The reminder senders (reminders.send_due) are threads that mostly wait for
-# the mail server and the database; each wait ends with the thread asking
-# for the GIL back, and at Python's default switch interval (5 ms) it can
-# wait that long behind a thread that is composing a mail. At 0.5 ms a
-# fan-out of 10,000 reminders went 0.79 -> 0.87 of plain smtplib's rate
-# (medians of seven alternated runs, docs/performance.md).
+# the mail server and the database. Each wait ends with the thread asking for
+# the GIL back, and at Python's default switch interval it waits at least
+# 5 ms whenever another thread runs Python for longer (loading a batch of
+# 200 reminders, most likely), while the mail server sits idle. Measured on
+# a fan-out of 10,000: fan-out step 5 in docs/performance.md.
 SWITCH_INTERVAL = 0.0005
 
 
 def prepare_process() -> None:
-    """Settings for a process of its own that runs the scheduler (``flask scheduler``)."""
+    """Tune the interpreter for a process that runs only the scheduler: hand the GIL over sooner.
+
+    Sets the switch interval to SWITCH_INTERVAL for the whole process, which
+    suits ``flask scheduler`` (it serves no requests). Never call it in a web
+    worker, under ``flask run`` (the embedded scheduler) or in tests.
+    """
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
