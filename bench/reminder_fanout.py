@@ -1,6 +1,7 @@
 """Reminder fan-out: 10,000 reminders fall due in the same minute.
 
     .venv/bin/python bench/reminder_fanout.py [--count 10000] [--sqlite]
+        [--senders N] [--lead 40] [--switch-interval SECONDS]
 
 Registrations and their reminders are inserted in bulk (the setup is not
 what is measured), all due some seconds ahead. An APScheduler date job, as
