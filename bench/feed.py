@@ -36,7 +36,7 @@ def median_ms(action, repeat: int) -> float:
 
 
 def populate(count: int) -> None:
-    from webinars import events
+    from webinars.events import service as events
 
     for n in range(count):
         day = 1 + n % 28
@@ -90,7 +90,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from webinars import create_app
-    from webinars.extensions import db
+    from webinars.core.db import db
     from webinars.models import Event
 
     with tempfile.TemporaryDirectory() as folder, (

@@ -39,8 +39,9 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from webinars import create_app, demo
-    from webinars.extensions import db
+    from webinars import create_app
+    from webinars.core.db import db
+    from webinars.events import demo
 
     results = {}
     with postgres_schema() as (url, _), tempfile.TemporaryDirectory() as folder:

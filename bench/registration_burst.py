@@ -55,7 +55,8 @@ def prepare(database_url: str, capacity: int) -> None:
     """Migrate the database and create the event (through the service, as the API would)."""
     from flask_migrate import upgrade
 
-    from webinars import create_app, events
+    from webinars import create_app
+    from webinars.events import service as events
 
     with tempfile.TemporaryDirectory() as instance:
         app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
@@ -63,7 +64,7 @@ def prepare(database_url: str, capacity: int) -> None:
         with app.app_context():
             upgrade()
             events.create_event(dict(EVENT, capacity=capacity), None)
-            from webinars.extensions import db
+            from webinars.core.db import db
 
             db.engine.dispose()
 

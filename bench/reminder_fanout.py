@@ -47,8 +47,8 @@ def setup(count: int, lead_seconds: float):
     """Event whose one session starts an hour and a bit from now; count confirmed people."""
     import sqlalchemy as sa
 
-    from webinars import events
-    from webinars.extensions import db
+    from webinars.core.db import db
+    from webinars.events import service as events
     from webinars.models import Registration, Reminder
 
     start = (datetime.now(UTC) + timedelta(hours=1, seconds=lead_seconds)).replace(
@@ -105,10 +105,11 @@ def main() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
     from flask_migrate import upgrade
 
-    from webinars import create_app, reminders
-    from webinars.extensions import db
+    from webinars import create_app
+    from webinars.core.db import db
     from webinars.models import Reminder
-    from webinars.scheduler import prepare_process
+    from webinars.reminders import sending as reminders
+    from webinars.worker.scheduler import prepare_process
 
     prepare_process()  # this process stands in for `flask scheduler`
     if args.switch_interval is not None:
@@ -121,7 +122,8 @@ def main() -> None:
         with app.app_context():
             upgrade()
             due = setup(args.count, args.lead)
-            size = len(reminders.message_bytes(db.session.scalar(sa.select(Reminder).limit(1))))
+            first = db.session.scalar(sa.select(Reminder).limit(1))
+            size = len(reminders.Composer().message(first))
             db.session.remove()
         print(f"{args.count} reminders due at {due:%H:%M:%S} UTC")
         before = baseline(smtp_url, args.count, size)

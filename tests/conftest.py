@@ -20,8 +20,9 @@ from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
-from webinars import clock, create_app
-from webinars.extensions import db
+from webinars import create_app
+from webinars.core import clock
+from webinars.core.db import db
 
 POSTGRES_URL = os.environ.get("WEBINARS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

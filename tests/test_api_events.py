@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import Event, EventSession
 
 MEKONG = {

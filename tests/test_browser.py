@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import Registration
 
 CHROMIUM = "/usr/bin/chromium"

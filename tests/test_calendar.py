@@ -14,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG, TCTP
 
-from webinars import calendar, clock
-from webinars.extensions import db
+from webinars.calendars import ics as calendar
+from webinars.calendars import links as calendar_links
+from webinars.core import clock
+from webinars.core.db import db
 from webinars.models import Event, EventSession, Registration
 
 JOIN = MEKONG["join_url"]
@@ -544,7 +546,7 @@ def test_google_and_outlook_links_carry_the_same_instants_as_the_ics(client, aut
         vevent = files[session.uid]
         start, end = utc(vevent, "DTSTART"), utc(vevent, "DTEND")
 
-        google = urlsplit(calendar.google_link(session, event))
+        google = urlsplit(calendar_links.google_link(session, event))
         assert (google.scheme, google.netloc, google.path) == \
             ("https", "calendar.google.com", "/calendar/render")
         query = parse_qs(google.query)
@@ -556,7 +558,7 @@ def test_google_and_outlook_links_carry_the_same_instants_as_the_ics(client, aut
                 datetime.strptime(last, "%Y%m%dT%H%M%S%z")) == (start, end)
         assert query["details"][0].startswith("Four mornings, online.")
 
-        outlook = urlsplit(calendar.outlook_link(session, event))
+        outlook = urlsplit(calendar_links.outlook_link(session, event))
         assert (outlook.netloc, outlook.path) == \
             ("outlook.live.com", "/calendar/0/action/compose")
         query = parse_qs(outlook.query)

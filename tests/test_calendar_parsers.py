@@ -28,8 +28,10 @@ import vobject
 import vobject.icalendar
 from conftest import START
 
-from webinars import calendar, clock, demo
-from webinars.extensions import db
+from webinars.calendars import ics as calendar
+from webinars.core import clock
+from webinars.core.db import db
+from webinars.events import demo
 from webinars.models import Event, EventStatus, Registration, SessionStatus
 
 JS_DIR = Path(__file__).parent / "js"
@@ -362,3 +364,73 @@ def test_the_demo_dates_are_the_ones_the_readers_see(client, programme):
     assert mekong.start_utc == datetime(2027, 7, 15, 2, 0, tzinfo=UTC)
     tonle_sap = event_of("thriving-tonle-sap").sessions[0]
     assert tonle_sap.start_utc == datetime(2027, 3, 10, 2, 0, tzinfo=UTC)
+
+
+# --- RFC 5546's restriction tables ---------------------------------------------------
+
+# For each METHOD, how many of each VEVENT property RFC 5546 (3.2.1, 3.2.2,
+# 3.2.5) allows: (least, most); None for "any number". Properties not listed
+# here and not in ALLOWED are not allowed at all.
+RESTRICTIONS = {
+    "PUBLISH": {"ATTENDEE": (0, 0), "DTSTAMP": (1, 1), "DTSTART": (1, 1),
+                "ORGANIZER": (1, 1), "SUMMARY": (1, 1), "UID": (1, 1), "SEQUENCE": (0, 1),
+                "REQUEST-STATUS": (0, 0)},
+    "REQUEST": {"ATTENDEE": (1, None), "DTSTAMP": (1, 1), "DTSTART": (1, 1),
+                "ORGANIZER": (1, 1), "SUMMARY": (1, 1), "UID": (1, 1), "SEQUENCE": (0, 1),
+                "REQUEST-STATUS": (0, 0)},
+    "CANCEL": {"ATTENDEE": (0, None), "DTSTAMP": (1, 1), "ORGANIZER": (1, 1),
+               "SEQUENCE": (1, 1), "UID": (1, 1), "DTSTART": (0, 1), "SUMMARY": (0, 1),
+               "REQUEST-STATUS": (0, 0)},
+}
+# 0 or 1 in all three methods.
+ALLOWED = {"DESCRIPTION", "DTEND", "LAST-MODIFIED", "LOCATION", "STATUS", "URL"}
+STATUSES = {"PUBLISH": {"TENTATIVE", "CONFIRMED", "CANCELLED"},
+            "REQUEST": {"TENTATIVE", "CONFIRMED"}, "CANCEL": {"CANCELLED"}}
+
+
+def restriction_problems(data: bytes) -> list[str]:
+    """Where a file breaks RFC 5546's restriction table for its METHOD, as read by vobject."""
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
+    cal = vobject.readOne(data.decode("utf-8"))
+    problems = [f"VCALENDAR has {len(cal.contents.get(name, []))} {name}"
+                for name in ("method", "prodid", "version") if len(cal.contents.get(name, [])) != 1]
+    method = cal.method.value
+    rules = RESTRICTIONS[method]
+    zones = {z.tzid.value for z in cal.contents.get("vtimezone", [])}
+    for vevent in cal.contents["vevent"]:
+        uid = vevent.uid.value
+        names = {name.upper() for name in vevent.contents}
+        for name in sorted(names | set(rules)):
+            count = len(vevent.contents.get(name.lower(), []))
+            least, most = rules.get(name, (0, 1) if name in ALLOWED else (0, 0))
+            if count < least or (most is not None and count > most):
+                problems.append(f"{method} {uid}: {count} {name}")
+        if "STATUS" in names and vevent.status.value not in STATUSES[method]:
+            problems.append(f"{method} {uid}: STATUS {vevent.status.value}")
+        for name in ("dtstart", "dtend"):
+            tzid = getattr(vevent, name).params.get("TZID") if name in vevent.contents else None
+            if tzid and tzid[0] not in zones:
+                problems.append(f"{method} {uid}: TZID {tzid[0]} without a VTIMEZONE")
+    return problems
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_file_obeys_the_restriction_table_of_its_method(kind, client, programme):
+    for data, _sessions, _registration in files(kind, client, programme):
+        assert restriction_problems(data) == []
+        organizer = vobject.readOne(data.decode()).vevent.organizer
+        assert organizer.value == "mailto:programmes@webinars.test"
+        assert organizer.params["CN"] == ["Mekong Programmes"]
+
+
+def test_the_reminders_file_obeys_it_too(client, programme):
+    for slug in programme:
+        for session in event_of(slug).sessions:
+            assert restriction_problems(calendar.session_calendar(session)) == []
+
+
+def test_the_restriction_check_catches_a_file_without_organizer(client, programme):
+    data, _, _ = files("event", client, programme)[0]
+    stripped = b"".join(line for line in data.splitlines(keepends=True)
+                        if not line.startswith(b"ORGANIZER"))
+    assert any("0 ORGANIZER" in problem for problem in restriction_problems(stripped))

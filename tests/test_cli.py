@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import Event, Organizer
 
 

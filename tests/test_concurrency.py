@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from conftest import free_port, wait_until
 from test_api_events import TCTP
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import Registration
 
 CAPACITY = 30
@@ -96,9 +96,8 @@ def _number(body) -> int:
 
 
 def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, client, auth):
-    """The three locks on an event (webinars.locking), seen from three connections."""
-    from webinars import registrations
-    from webinars.locking import lock_event, lock_for_reminders
+    """The three locks on an event (webinars.locks), seen from three connections."""
+    from webinars import locks
     from webinars.models import Event
 
     if db.engine.dialect.name == "sqlite":
@@ -109,19 +108,19 @@ def test_reminder_planning_holds_up_schedule_changes_not_registrations(app, clie
     planner, seats, organizer = (engine.connect() for _ in range(3))
     try:
         event_id = planner.scalar(sa.select(Event.id).where(Event.slug == "tctp"))
-        lock_for_reminders(planner, [event_id])
+        locks.reminders([event_id])(planner)
         for conn in (seats, organizer):
             conn.execute(sa.text("SET lock_timeout = '300ms'"))
         # A seat decision is not held up by the notice step's planning...
-        assert seats.execute(registrations._LOCK_EVENT, {"slug": "tctp"}).one()
+        assert seats.execute(locks.SEATS_BY_SLUG, {"slug": "tctp"}).one()
         seats.rollback()
         # ...a change of the schedule is, until the planning commits.
         with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
-            lock_event(organizer, event_id)
+            locks.event(event_id)(organizer)
         organizer.rollback()
         planner.commit()
         organizer.execute(sa.text("SET lock_timeout = '300ms'"))
-        lock_event(organizer, event_id)  # no longer waits
+        locks.event(event_id)(organizer)  # no longer waits
         organizer.rollback()
     finally:
         for conn in (planner, seats, organizer):
@@ -135,9 +134,9 @@ def test_notice_step_and_an_organizer_change_never_wait_for_each_other(app, clie
     event before it claims registrations, or each waits for the other."""
     import threading
 
-    from webinars import notices
-    from webinars.locking import lock_event
+    from webinars import locks
     from webinars.models import Event, OutboxMessage, Reminder
+    from webinars.registrations import notices
 
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite has one lock for the whole database")
@@ -164,7 +163,7 @@ def test_notice_step_and_an_organizer_change_never_wait_for_each_other(app, clie
 
     try:
         organizer.execute(sa.text("SET lock_timeout = '5s'"))
-        lock_event(organizer, organizer.scalar(sa.select(Event.id).where(Event.slug == "tctp")))
+        locks.event(organizer.scalar(sa.select(Event.id).where(Event.slug == "tctp")))(organizer)
         step = threading.Thread(target=notice_step)
         step.start()
         # The notice step is waiting for the organizer's lock.

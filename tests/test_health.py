@@ -1,12 +1,12 @@
 """/healthz: database reachable, scheduler heartbeat age."""
 
-from webinars import scheduler
+from webinars.worker import heartbeat
 
 
 def test_health_reports_database_and_scheduler(client, frozen_clock):
     body = client.get("/healthz").json
     assert body == {"status": "ok", "database": "ok", "scheduler": {"state": "never seen"}}
-    scheduler.beat("scheduler", "pid 1")
+    heartbeat.beat("scheduler", "pid 1")
     frozen_clock.advance(seconds=30)
     body = client.get("/healthz").json
     assert body["scheduler"]["state"] == "ok" and body["scheduler"]["age_seconds"] == 30
@@ -31,8 +31,8 @@ def test_a_connection_the_database_dropped_is_replaced_unseen(app, client, monke
     import pytest
     import sqlalchemy as sa
 
-    from webinars import extensions
-    from webinars.extensions import db
+    from webinars.core import db as extensions
+    from webinars.core.db import db
 
     if db.engine.dialect.name == "sqlite":
         pytest.skip("a SQLite file has no server to drop the connection")

@@ -3,9 +3,12 @@
 import sqlalchemy as sa
 from test_api_events import MEKONG, TCTP
 
-from webinars import delivery, mail, notices
-from webinars.extensions import db
+from webinars.core.db import db
+from webinars.mail import outbox as mail
+from webinars.mail import pump
 from webinars.models import OutboxMessage
+from webinars.registrations import notices
+from webinars.worker import drain as delivery
 
 
 def register(client, slug, **body):
@@ -124,7 +127,7 @@ def test_background_delivery_needs_no_scheduler(mail_app, client, auth, smtp):
     try:
         wait_until(lambda: smtp.to("dara@example.org"), timeout=20)
     finally:
-        delivery.stop(mail_app)
+        pump.stop(mail_app)
     assert smtp.kinds("dara@example.org") == ["confirmation"]
 
 

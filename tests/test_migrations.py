@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from webinars.extensions import db
+from webinars.core.db import db
 
 
 def test_migrations_match_the_models(app):

@@ -12,7 +12,7 @@ from organizer_helpers import csrf_token, post, sign_in, text_of
 from test_api_events import MEKONG
 
 from webinars import accounts
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import (
     ApiToken,
     AuditEntry,

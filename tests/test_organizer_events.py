@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from organizer_helpers import event_form, form_values, outbox, post, text_of
 from test_api_events import MEKONG, TCTP
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import (
     AuditEntry,
     Event,

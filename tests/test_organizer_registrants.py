@@ -18,7 +18,7 @@ from organizer_helpers import (
 )
 from test_api_events import MEKONG, TCTP
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import (
     ApiToken,
     Attendance,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG
 
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import OutboxMessage, Registration
 
 SMALL = dict(MEKONG, slug="small", capacity=2)
@@ -219,13 +219,13 @@ def test_waiting_list_length_follows_every_move_and_leaves_the_event_unmodified(
     # The event keeps the queue's length so that a newcomer learns its place
     # without counting the queue under the lock; it must match the rows after
     # each way onto or off the list, and is not a change calendars should see.
-    from webinars import registrations
     from webinars.models import Event
+    from webinars.registrations import queries
 
     def kept_and_counted():
         db.session.expire_all()
         event = db.session.scalar(sa.select(Event).where(Event.slug == small))
-        return event.waitlist_length, registrations.waitlist_count(event.id), event.updated_at
+        return event.waitlist_length, queries.seats(event).waiting, event.updated_at
 
     _, _, modified = kept_and_counted()
     frozen_clock.advance(minutes=5)  # a bump of updated_at would show
@@ -255,7 +255,8 @@ def test_a_notice_that_cannot_be_composed_leaves_nothing_and_spares_the_batch(
     # other gets theirs, and the batch commits.
     from test_api_events import TCTP
 
-    from webinars import notices, notifications
+    from webinars.registrations import mails as notifications
+    from webinars.registrations import notices
     app.config["MAIL_DELIVERY"] = "manual"
     assert client.post("/api/v1/events", json=dict(TCTP, slug="tctp"),
                        headers=auth).status_code == 201
@@ -290,8 +291,8 @@ def test_a_clock_read_before_the_lock_still_queues_at_the_back(client, small, fr
 
 
 def test_a_confirmed_seat_gets_its_reminders_with_its_notice(app, client, small, frozen_clock):
-    from webinars import notices
     from webinars.models import Reminder
+    from webinars.registrations import notices
 
     app.config["MAIL_DELIVERY"] = "manual"  # nobody prepares notices but the sweep
     seat = register(client, small, person(1)).json

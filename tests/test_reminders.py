@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG, TCTP
 
-from webinars import reminders
-from webinars.extensions import db
+from webinars.core.db import db
 from webinars.models import Reminder
+from webinars.reminders import sending as reminders
 
 # The Mekong webinar starts 2027-07-15 02:00 UTC (22:00 in New York).
 START = datetime(2027, 7, 15, 2, 0, tzinfo=UTC)

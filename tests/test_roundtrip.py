@@ -1,12 +1,12 @@
-"""One round trip for a short transaction (webinars.roundtrip), on both databases."""
+"""One round trip for a short transaction (webinars.core.roundtrip), on both databases."""
 
 import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG
 
-from webinars.extensions import db
+from webinars.core.db import db
+from webinars.core.roundtrip import run_with_commit
 from webinars.models import Event
-from webinars.roundtrip import run_with_commit
 
 BY_SLUG = sa.select(Event.id, Event.title).where(Event.slug == sa.bindparam("slug"))
 RENAME = (sa.update(Event).where(Event.slug == sa.bindparam("s"))

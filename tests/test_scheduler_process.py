@@ -13,9 +13,13 @@ import pytest
 import sqlalchemy as sa
 from conftest import make_app, wait_until
 
-from webinars import accounts, clock, events, notices, registrations
-from webinars.extensions import db
+from webinars import accounts
+from webinars.core import clock
+from webinars.core.db import db
+from webinars.events import service as events
 from webinars.models import Heartbeat, Reminder
+from webinars.registrations import notices
+from webinars.registrations import seats as registrations
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from webinars import timezones
-from webinars.errors import ValidationError
+from webinars.core import timezones
+from webinars.core.errors import ValidationError
 
 
 def utc(*args):

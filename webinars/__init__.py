@@ -1,14 +1,30 @@
-"""webinars: publish webinars with time-zone-correct schedules, registrations and reminders."""
+"""webinars: publish webinars with time-zone-correct schedules, registrations and reminders.
+
+The packages, from the bottom up (each imports only those below it; the
+order is checked by import-linter, see pyproject.toml):
+``core`` ← ``models`` ← ``locks`` ← ``mail`` | ``calendars`` | ``accounts`` |
+``audit`` ← ``reminders`` ← ``registrations`` ← ``events`` ← ``worker`` ←
+``web`` ← ``cli``. docs/architecture.md walks through them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Flask
+from flask_migrate import Migrate
 
-from . import config as config_module
-from .extensions import csrf, db, login_manager, migrate, ping_when_idle
-from .paths import resource_dir
+from . import (
+    models,  # noqa: F401  (tables must be known before migrations run)
+    worker,
+)
+from .cli import register_cli
+from .core import config as config_module
+from .core.db import db, ping_when_idle
+from .core.paths import resource_dir
+from .web import register_web
+
+migrate = Migrate()
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -45,28 +61,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=resource_dir("migrations"), render_as_batch=True,
                      compare_type=True)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "organizer.login"
-    login_manager.login_message = "Please sign in to see the organizer pages."
-
-    from . import models  # noqa: F401  (tables must be known before migrations run)
-    from .api import bp as api_bp
-    from .cli import register_cli
-    from .errorpages import register_error_pages
-    from .organizer import bp as organizer_bp
-    from .public import bp as public_bp
-    from .templating import register_templating
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(organizer_bp)
-    csrf.exempt(api_bp)  # token-authenticated JSON; see api/__init__.py
-    register_templating(app)
-    register_error_pages(app)
+    register_web(app)
     register_cli(app)
-
-    from .scheduler import wire
-
-    wire(app)
+    worker.wire(app)
     return app

@@ -1,4 +1,4 @@
-"""Organizer accounts and API tokens."""
+"""Organizer accounts and API tokens: passwords hashed, tokens kept only as hashes."""
 
 from __future__ import annotations
 
@@ -8,35 +8,18 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import clock, timezones
-from .errors import Conflict, NotFound, Unauthorized, ValidationError
-from .extensions import db, login_manager
-from .locking import begin_write
+from .core import clock, timezones, validation
+from .core.db import db
+from .core.errors import Conflict, NotFound, Unauthorized, ValidationError
+from .core.transactions import write_transaction
 from .models import ApiToken, Organizer
 
 MIN_PASSWORD_LENGTH = 10
 # "Last used" is shown to the minute; writing it more often would make every
 # API call a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def normalize_email(value: object, field: str = "email") -> str:
-    """Validate an address (syntax only, no DNS) and return it in its ASCII form.
-
-    A non-ASCII domain is kept in its ASCII (IDNA) spelling; a non-ASCII
-    local part is refused, because delivering it needs SMTPUTF8, which many
-    mail servers on the way do not offer, and the mail would be lost.
-    """
-    if not isinstance(value, str) or not value.strip() or len(value) > 254:
-        raise ValidationError("Enter a valid email address.", field)
-    try:
-        return validate_email(value.strip(), check_deliverability=False,
-                              allow_smtputf8=False).ascii_email
-    except EmailNotValidError as exc:
-        raise ValidationError(f"Enter a valid email address: {exc}", field) from None
 
 
 def find_organizer(email: str) -> Organizer | None:
@@ -48,7 +31,7 @@ def find_organizer(email: str) -> Organizer | None:
 
 def create_organizer(email: str, password: str, name: str = "") -> Organizer:
     """Create an organizer with a hashed password; Conflict if the address exists."""
-    address = normalize_email(email)
+    address = validation.email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", "password"
@@ -57,9 +40,8 @@ def create_organizer(email: str, password: str, name: str = "") -> Organizer:
         raise Conflict(f"An organizer with the address {address} exists already.", "email")
     organizer = Organizer(email=address, name=name.strip()[:200],
                           password_hash=generate_password_hash(password))
-    begin_write()
-    db.session.add(organizer)
-    db.session.commit()
+    with write_transaction():
+        db.session.add(organizer)
     return organizer
 
 
@@ -90,11 +72,9 @@ def create_token(organizer: Organizer, name: str = "") -> str:
     """Create an API token and return it; only its hash is kept."""
     token = "wbn_" + secrets.token_urlsafe(32)
     organizer_id = organizer.id
-    begin_write()
-    organizer = db.session.get(Organizer, organizer_id)
-    db.session.add(ApiToken(organizer=organizer, name=name.strip()[:100],
-                            token_hash=_digest(token), prefix=token[:12]))
-    db.session.commit()
+    with write_transaction():
+        db.session.add(ApiToken(organizer_id=organizer_id, name=name.strip()[:100],
+                                token_hash=_digest(token), prefix=token[:12]))
     return token
 
 
@@ -114,15 +94,14 @@ def organizer_for_token(token: str) -> Organizer:
 def _touch(token_id: int, now) -> None:
     # Its own short transaction, before the call does anything else; the
     # condition keeps concurrent calls from moving the time backwards.
-    begin_write()
-    db.session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.id == token_id,
-               sa.or_(ApiToken.last_used_at.is_(None),
-                      ApiToken.last_used_at < now - LAST_USED_PRECISION))
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == token_id,
+                   sa.or_(ApiToken.last_used_at.is_(None),
+                          ApiToken.last_used_at < now - LAST_USED_PRECISION))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False))
 
 
 def tokens_of(organizer: Organizer) -> list[ApiToken]:
@@ -138,14 +117,12 @@ def revoke_token(organizer: Organizer, token_id: int) -> ApiToken:
     NotFound for another organizer's token, as for one that does not exist.
     """
     organizer_id = organizer.id
-    begin_write()
-    row = db.session.get(ApiToken, token_id)
-    if row is None or row.organizer_id != organizer_id:
-        db.session.rollback()
-        raise NotFound("No such token.")
-    if row.revoked_at is None:
-        row.revoked_at = clock.now()
-    db.session.commit()
+    with write_transaction():
+        row = db.session.get(ApiToken, token_id)
+        if row is None or row.organizer_id != organizer_id:
+            raise NotFound("No such token.")
+        if row.revoked_at is None:
+            row.revoked_at = clock.now()
     return row
 
 
@@ -153,28 +130,26 @@ def set_timezone(organizer: Organizer, zone: object) -> Organizer:
     """Set the zone the organizer's pages show times in (an IANA name)."""
     timezones.get_zone(zone, "timezone")
     organizer_id = organizer.id
-    begin_write()
-    organizer = db.session.get(Organizer, organizer_id)
-    organizer.timezone = zone
-    db.session.commit()
+    with write_transaction():
+        organizer = db.session.get(Organizer, organizer_id)
+        organizer.timezone = zone
     return organizer
 
 
 def revoke_tokens(email: str) -> int:
     """Revoke every live token of an organizer; returns how many were revoked."""
-    begin_write()
-    organizer = find_organizer(email)
-    if organizer is None:
-        raise NotFound(f"No organizer with the address {email}.")
-    count = 0
-    for row in organizer.tokens:
-        if row.revoked_at is None:
-            row.revoked_at = clock.now()
-            count += 1
-    db.session.commit()
+    with write_transaction():
+        organizer = find_organizer(email)
+        if organizer is None:
+            raise NotFound(f"No organizer with the address {email}.")
+        count = 0
+        for row in organizer.tokens:
+            if row.revoked_at is None:
+                row.revoked_at = clock.now()
+                count += 1
     return count
 
 
-@login_manager.user_loader
-def _load_organizer(organizer_id: str) -> Organizer | None:
-    return db.session.get(Organizer, int(organizer_id)) if organizer_id.isdigit() else None
+def get_organizer(organizer_id: int) -> Organizer | None:
+    """The organizer with this id, or None (the sign-in session's look-up)."""
+    return db.session.get(Organizer, organizer_id)

@@ -1,7 +1,7 @@
 """The audit trail of an event: who changed what, and when.
 
 Services call :func:`record` inside the transaction that makes the change
-(the caller commits), so a change and its entry are saved together or not at
+(the caller's write transaction), so a change and its entry are saved together or not at
 all, whichever door asked for it. Values are stored as text people read;
 :func:`describe` gives the texts the service layer compares before and after.
 """
@@ -12,8 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import clock, timezones
-from .extensions import db
+from .core import clock, timezones
+from .core.db import db
 from .models import AuditEntry, Event, EventSession, Organizer, SessionStatus
 
 # What `registration_closes_at = None` means (see Event.registration_deadline).
@@ -22,7 +22,7 @@ AT_FIRST_SESSION = "when the first session starts"
 
 def record(event: Event, field: str, old: str, new: str, actor: Organizer | None, *,
            at: datetime | None = None) -> None:
-    """Add one entry to the current transaction (the caller commits)."""
+    """Add one entry to the current transaction (the caller's write transaction)."""
     db.session.add(AuditEntry(
         event=event,
         at=at or clock.now(),

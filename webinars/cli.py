@@ -8,8 +8,14 @@ import sys
 import click
 from flask import Flask
 
-from . import accounts, delivery, demo, registrations, reminders, scheduler, timezones
-from .errors import DomainError
+from . import accounts
+from .core import timezones
+from .core.errors import DomainError
+from .events import demo
+from .events.service import refresh_timezones
+from .registrations import seats
+from .reminders import queries as reminder_queries
+from .worker import drain, scheduler
 
 
 def _fail(exc: DomainError) -> None:
@@ -68,7 +74,7 @@ def register_cli(app: Flask) -> None:
                  zone: str) -> None:
         """Register someone for an event (same rules as the form and the API)."""
         try:
-            result = registrations.register(slug, {
+            result = seats.register(slug, {
                 "name": name, "email": email, "organization": organization,
                 "country": country, "timezone": zone})
         except DomainError as exc:
@@ -83,7 +89,7 @@ def register_cli(app: Flask) -> None:
     def cancel_registration(token: str) -> None:
         """Cancel a registration by its manage token; the first person waiting moves up."""
         try:
-            registrations.cancel(token)
+            seats.cancel(token)
         except DomainError as exc:
             _fail(exc)
         click.echo("Cancelled.")
@@ -91,7 +97,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("send-mail")
     def send_mail() -> None:
         """Compose due confirmations and deliver every due message of the outbox now."""
-        total = delivery.drain()
+        total = drain.drain()
         click.echo(f"Sent {total.sent}, will retry {total.retried}, failed {total.failed}.")
 
     @app.cli.command("scheduler")
@@ -106,7 +112,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--limit", default=20, show_default=True)
     def list_reminders(limit: int) -> None:
         """List upcoming and recently handled reminders with their state."""
-        upcoming, recent = reminders.overview(limit)
+        upcoming, recent = reminder_queries.overview(limit)
         click.echo(f"Upcoming ({len(upcoming)} shown):")
         for r in upcoming:
             click.echo(f"  {timezones.iso_utc(r.due_at)}  {r.status:8} "
@@ -117,6 +123,25 @@ def register_cli(app: Flask) -> None:
             when = timezones.iso_utc(r.sent_at or r.due_at)
             click.echo(f"  {when}  {r.status:8} {r.offset_minutes:>5} min before session "
                        f"{r.session_id}  to {r.registration.email}  {r.note}")
+
+    @app.cli.command("refresh-timezones")
+    def refresh() -> None:
+        """Move future sessions whose zone's rules changed (run after a tzdata update).
+
+        The wall clock the organizer typed wins: each such session gets new
+        instants, its reminders move and its registrants are mailed an update.
+        """
+        results = refresh_timezones()
+        for result in results:
+            if result.problem:
+                click.echo(f"{result.slug}: not moved: {result.problem}", err=True)
+            else:
+                click.echo(f"{result.slug}: {result.moved} session(s) moved; registrants "
+                           "are being told.")
+        if not results:
+            click.echo("Every future session agrees with today's time-zone rules.")
+        if any(r.problem for r in results):
+            raise SystemExit(1)
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:

@@ -5,7 +5,8 @@ hands back aware datetimes whatever the database keeps. A session also keeps
 the wall-clock time the organizer typed, in the event's zone: that is the
 intent. When a zone's rules change (a tzdata update, a country dropping DST),
 the wall clock wins and the UTC instant is recomputed from it
-(:func:`webinars.events.recompute_instants`), because "10 PM in Washington" is
+(``flask --app webinars refresh-timezones``,
+:func:`webinars.events.service.refresh_timezones`), because "10 PM in Washington" is
 what was announced; the UTC columns exist so that comparing, sorting and
 scheduling never convert anything.
 """
@@ -13,33 +14,14 @@ scheduling never convert anything.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import clock
-from .extensions import db
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTime needs an aware datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
+from .core import clock
+from .core.db import UTCDateTime, db
 
 
 def _now() -> datetime:

@@ -1,0 +1,71 @@
+"""Configuration: safe defaults for a laptop, overridden by ``WEBINARS_*`` variables.
+
+Order: these defaults, then ``instance/config.py`` if present, then every
+``WEBINARS_<NAME>`` environment variable (Flask's ``from_prefixed_env``, so
+``WEBINARS_SMTP_URL=...`` sets ``SMTP_URL``), then the test config.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    # SQLite in the instance folder when unset; postgresql+psycopg://... in production.
+    "DATABASE_URL": None,
+    # Absolute links in mails and calendars point here.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # embedded: a thread in the web process; off: none (run `flask scheduler`).
+    "SCHEDULER": "embedded",
+    # smtp://user:pass@host:port (?starttls=1); unset: .eml files in instance/outbox/.
+    "SMTP_URL": None,
+    "MAIL_FROM": "Webinars <webinars@localhost>",
+    # background: a thread per process sends right after each commit;
+    # inline: send in the request itself (tests); manual: only the sweep sends.
+    "MAIL_DELIVERY": "background",
+    # Requests larger than this are refused with 413 before any parsing.
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    # Dead connections are found by webinars.core.db.ping_when_idle.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+}
+
+
+def database_uri(url: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URI: the given URL, else SQLite in the instance folder."""
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "webinars.sqlite3")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver this project installs and tests.
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def engine_options(uri: str, base: dict) -> dict:
+    """Engine options per backend: SQLite waits for the write lock instead of failing."""
+    options = dict(base)
+    if uri.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    return options
+
+
+def secret_key(instance_path: str) -> str:
+    """The key in instance/secret_key, generated (mode 0600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another worker wrote it first; use theirs so all workers agree.
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

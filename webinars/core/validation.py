@@ -1,0 +1,110 @@
+"""Field rules shared by every door (API, forms, CLI): one place for each."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import ValidationError
+
+# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators:
+# never part of a name or title, and a header-injection vector in mail.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def text(value: object, field: str, *, max_length: int, required: bool = False,
+         multiline: bool = False) -> str:
+    """A piece of user text, stripped; control characters refused.
+
+    ``multiline`` allows line breaks and tabs (descriptions), nothing else.
+    Text is stored as typed: escaping is the job of each output (HTML, mail,
+    iCalendar, CSV).
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError("Expected text.", field)
+    value = value.strip()
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        bad = _CONTROL.search(value.replace("\n", "").replace("\t", ""))
+    else:
+        bad = _CONTROL.search(value)
+    if bad:
+        raise ValidationError("Remove the line breaks or control characters.", field)
+    if required and not value:
+        raise ValidationError("This field is required.", field)
+    if len(value) > max_length:
+        raise ValidationError(f"At most {max_length} characters, please.", field)
+    return value
+
+
+def is_slug(value: object) -> bool:
+    """Whether ``value`` could be an event's slug (see :func:`slug`)."""
+    return isinstance(value, str) and len(value) <= 80 and bool(_SLUG.fullmatch(value))
+
+
+def slug(value: object, field: str = "slug") -> str:
+    """A URL slug: lowercase letters, digits and single hyphens, 80 at most."""
+    if not is_slug(value):
+        raise ValidationError(
+            "Use lowercase letters, digits and hyphens (at most 80), e.g. mekong-delta-2027.",
+            field,
+        )
+    return value
+
+
+def slugify(title: str) -> str:
+    """A slug made from a title; titles in other scripts fall back to 'event'."""
+    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    result = ""
+    for word in words:
+        candidate = f"{result}-{word}" if result else word
+        if len(candidate) > 60:
+            break
+        result = candidate
+    return result or "event"
+
+
+def url(value: object, field: str) -> str:
+    """An http(s) URL or the empty string."""
+    value = text(value, field, max_length=500)
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("Expected a link starting with https:// or http://.", field)
+    return value
+
+
+def integer(value: object, field: str, *, minimum: int, maximum: int,
+            nullable: bool = False) -> int | None:
+    """A whole number in range (JSON booleans are not numbers here)."""
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("Expected a whole number.", field)
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"Expected a number from {minimum} to {maximum}.", field)
+    return value
+
+
+def email(value: object, field: str = "email") -> str:
+    """Validate an address (syntax only, no DNS) and return it in its ASCII form.
+
+    A non-ASCII domain is kept in its ASCII (IDNA) spelling; a non-ASCII
+    local part is refused, because delivering it needs SMTPUTF8, which many
+    mail servers on the way do not offer, and the mail would be lost.
+    """
+    if not isinstance(value, str) or not value.strip() or len(value) > 254:
+        raise ValidationError("Enter a valid email address.", field)
+    try:
+        return validate_email(value.strip(), check_deliverability=False,
+                              allow_smtputf8=False).ascii_email
+    except EmailNotValidError as exc:
+        raise ValidationError(f"Enter a valid email address: {exc}", field) from None

@@ -1,0 +1,108 @@
+"""Where mail goes: an SMTP server, or .eml files in instance/outbox/ on a laptop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import smtplib
+import ssl
+from email.utils import parseaddr
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import Flask
+
+from ..core import clock
+
+
+class SMTPTransport:
+    """One SMTP connection for a batch, opened on first use and reopened after a drop."""
+
+    def __init__(self, url: str, sender: str):
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.implicit_tls = parts.scheme == "smtps"
+        self.starttls = query.get("starttls", "").lower() in ("1", "true", "yes")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if self.implicit_tls else 587 if self.starttls else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = float(query.get("timeout", 30))
+        self.sender = sender
+        self.conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.implicit_tls:
+            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                    context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                conn.starttls(context=ssl.create_default_context())
+        if self.user:
+            conn.login(self.user, self.password or "")
+        return conn
+
+    def send(self, recipient: str, payload: bytes, kind: str, row_id: int) -> tuple[str, str]:
+        """Deliver one message: ('sent'|'temporary'|'permanent', error text)."""
+        try:
+            if self.conn is None:
+                self.conn = self._connect()
+            refused = self.conn.sendmail(self.sender, [recipient], payload)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients.get(recipient, (550, b"refused"))
+            return _classify(code), f"{code} {_text(text)}"
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            return _classify(exc.smtp_code), f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        except (smtplib.SMTPException, OSError) as exc:
+            # Dropped connection, refused connection, timeout: try again later.
+            self.close()
+            return "temporary", f"{type(exc).__name__}: {exc}"
+        if refused:
+            code, text = refused[recipient]
+            return _classify(code), f"{code} {_text(text)}"
+        return "sent", ""
+
+    def close(self) -> None:
+        """Say QUIT if the connection is still up."""
+        if self.conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.conn.quit()
+            self.conn = None
+
+
+class DirectoryTransport:
+    """Writes each message as an .eml file: a laptop needs no mail server."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, recipient: str, payload: bytes, kind: str, row_id: int) -> tuple[str, str]:
+        """Write the file atomically (temporary name, then rename)."""
+        stamp = clock.now().strftime("%Y%m%dT%H%M%S")
+        final = self.folder / f"{stamp}-{row_id:07d}-{kind}.eml"
+        temporary = final.with_suffix(".tmp")
+        temporary.write_bytes(payload)
+        os.replace(temporary, final)
+        return "sent", ""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def transport_for(app: Flask) -> SMTPTransport | DirectoryTransport:
+    """SMTP when SMTP_URL is set, else instance/outbox/."""
+    url = app.config.get("SMTP_URL")
+    if url:
+        return SMTPTransport(url, parseaddr(app.config["MAIL_FROM"])[1])
+    return DirectoryTransport(Path(app.instance_path) / "outbox")
+
+
+def _classify(code: int) -> str:
+    return "temporary" if 400 <= code < 500 else "permanent"
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,132 @@
+"""What registrants must hear, composed and queued in the caller's write transaction.
+
+Every function here only adds rows to the outbox; they are delivered after
+the commit (webinars.mail.outbox.queue). Invitations follow RFC 6047: one calendar
+object (one UID) per message, so a four-session workshop sends each session's
+invitation as its own message, the first riding on the main mail.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from ..calendars import ics
+from ..calendars.times import session_times
+from ..core import links
+from ..mail.compose import Invitation, compose
+from ..mail.outbox import queue
+from ..models import Event, EventSession, Registration, RegistrationStatus
+from .queries import waitlist_position
+
+
+def registered(registration: Registration, position: int | None = None) -> None:
+    """Confirmation (with invitations) or waiting-list notice (``position``: its place)."""
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _with_invitations(registration, "confirmation", f"Registered: {registration.event.title}")
+    elif position is not None:
+        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}",
+              position=position)
+    else:
+        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}")
+
+
+def promoted(registration: Registration) -> None:
+    """A seat opened up: tell the person, with the invitations."""
+    _with_invitations(registration, "promotion", f"A seat is yours: {registration.event.title}")
+
+
+def cancelled(registration: Registration, *, was_confirmed: bool,
+              by_organizer: bool = False) -> None:
+    """A registration was cancelled (by its owner or an organizer): say so, clear calendars."""
+    subject = f"Cancelled: {registration.event.title}"
+    sessions = registration.event.scheduled_sessions if was_confirmed else []
+    _with_invitations(registration, "cancellation", subject, sessions=sessions,
+                      method="CANCEL", by_organizer=by_organizer)
+
+
+def schedule_changed(event: Event, moved: list[EventSession], cancelled_sessions:
+                     list[EventSession], added: list[EventSession],
+                     registrants: list[Registration]) -> None:
+    """Sessions moved, were added or dropped: updated invitations (same UID, higher SEQUENCE)."""
+    for registration in registrants:
+        confirmed = registration.status == RegistrationStatus.CONFIRMED
+        changes = [(s, "REQUEST") for s in moved + added] + \
+                  [(s, "CANCEL") for s in cancelled_sessions]
+        context = {"moved": moved, "added": added, "dropped": cancelled_sessions}
+        if not confirmed:
+            _send(registration, "update", f"Schedule change: {event.title}", **context)
+            continue
+        _send_each(registration, "update", f"Schedule change: {event.title}", changes, context)
+
+
+def event_cancelled(event: Event, registrants: list[Registration]) -> None:
+    """The whole event is off: tell everyone; confirmed people get CANCEL for each session."""
+    for registration in registrants:
+        sessions = event.sessions if registration.status == RegistrationStatus.CONFIRMED else []
+        _with_invitations(registration, "cancellation", f"Event cancelled: {event.title}",
+                          sessions=[s for s in sessions], method="CANCEL", event_cancelled=True)
+
+
+def message(registration: Registration, subject: str, body: str) -> None:
+    """An organizer's message to one registrant: their text as typed, escaped in the HTML part."""
+    _send(registration, "message", subject, template="message", body=body)
+
+
+# --- composing -------------------------------------------------------------
+
+
+def _with_invitations(registration: Registration, kind: str, subject: str, *,
+                      sessions: list[EventSession] | None = None, method: str = "REQUEST",
+                      **context) -> None:
+    if sessions is None:
+        sessions = registration.event.scheduled_sessions
+    _send_each(registration, kind, subject, [(s, method) for s in sessions], context)
+
+
+def _send_each(registration: Registration, kind: str, subject: str,
+               items: list[tuple[EventSession, str]], context: dict) -> None:
+    """The main mail carries the first invitation; each further one goes alone."""
+    first, rest = (items[0], items[1:]) if items else (None, [])
+    _send(registration, kind, subject, invitation=_invitation(registration, first), **context)
+    total = len(items)
+    for number, item in enumerate(rest, start=2):
+        session, method = item
+        word = "Cancelled" if method == "CANCEL" else "Invitation"
+        _send(registration, kind, f"{word} {number} of {total}: {registration.event.title}",
+              template="invitation", invitation=_invitation(registration, item),
+              session=session, **context)
+
+
+def _invitation(registration: Registration, item) -> Invitation | None:
+    if item is None:
+        return None
+    session, method = item
+    return Invitation(method, ics.invitation(session, registration, method),
+                      "cancel.ics" if method == "CANCEL" else "invite.ics")
+
+
+def _send(registration: Registration, kind: str, subject: str, *, template: str = "registration",
+          invitation: Invitation | None = None, **context) -> None:
+    event = registration.event
+    zone = registration.timezone or "UTC"
+    values = {
+        "kind": kind,
+        "registration": registration,
+        "event": event,
+        "confirmed": registration.status == RegistrationStatus.CONFIRMED,
+        # A caller that knows the place (a batch of notices) passes it in context.
+        "position": None if "position" in context else waitlist_position(registration),
+        "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
+        "zone": zone,
+        "manage_url": links.manage_url(registration.token),
+        "ics_url": links.registrant_calendar_url(registration.token),
+        "event_url": links.event_url(event.slug),
+        "invitation": invitation,
+        "times": lambda s: session_times(s, event, zone),
+        **context,
+    }
+    text = render_template(f"emails/{template}.txt", **values)
+    html = render_template(f"emails/{template}.html", **values)
+    message = compose(kind=kind, to_name=registration.name, to_email=registration.email,
+                      subject=subject, text=text, html=html, invitation=invitation)
+    queue(message, kind, registration_id=registration.id)

@@ -1,0 +1,196 @@
+"""Every rule that reads registrations, once: seats left, open or closed, the order of arrival.
+
+Doors ask here instead of writing SQL; services call the same functions
+inside their locked transactions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..core import clock
+from ..core.db import db
+from ..core.errors import NotFound
+from ..models import Attendance, Event, EventStatus, Registration, RegistrationStatus
+
+CONFIRMED = RegistrationStatus.CONFIRMED
+WAITLISTED = RegistrationStatus.WAITLISTED
+CANCELLED = RegistrationStatus.CANCELLED
+
+#: The order of arrival, for every list and every door: the moment a person
+#: joined the queue (a cancelled registration that comes back joins again at
+#: the back), then the row id. The waiting list is this order too.
+ARRIVAL = (Registration.queued_at, Registration.id)
+
+
+@dataclass(frozen=True)
+class Seats:
+    """An event's seats: confirmed rows, people waiting, and the capacity (None: unlimited)."""
+
+    confirmed: int
+    waiting: int
+    capacity: int | None
+
+    @property
+    def left(self) -> int | None:
+        """Seats nobody holds (never below 0); None when the capacity is unlimited."""
+        return None if self.capacity is None else max(self.capacity - self.confirmed, 0)
+
+    @property
+    def free(self) -> bool:
+        """Whether one more person can be confirmed now."""
+        return self.capacity is None or self.confirmed < self.capacity
+
+
+def seats(event: Event) -> Seats:
+    """The seats of one event, counted now."""
+    return seats_of([event])[event.id]
+
+
+def seats_of(events: list[Event]) -> dict[int, Seats]:
+    """{event id: Seats} for many events, in one query."""
+    if not events:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.event_id, Registration.status, sa.func.count())
+        .where(Registration.event_id.in_([e.id for e in events]),
+               Registration.status.in_([CONFIRMED, WAITLISTED]))
+        .group_by(Registration.event_id, Registration.status))
+    counts: Counter = Counter()
+    for event_id, status, count in rows:
+        counts[(event_id, status)] = count
+    return {e.id: Seats(counts[(e.id, CONFIRMED)], counts[(e.id, WAITLISTED)], e.capacity)
+            for e in events}
+
+
+def confirmed_count(event_id: int) -> int:
+    """Seats taken: the count of confirmed rows, the only truth about seats."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.event_id == event_id, Registration.status == CONFIRMED))
+
+
+def is_open(event: Event) -> bool:
+    """Registration is open: published, and before the deadline."""
+    return open_now(event.status, event.registration_closes_at, event.starts_at)
+
+
+def open_now(status: str, closes_at, starts_at) -> bool:
+    """The rule of :func:`is_open` on the columns themselves (for a locked row read as a tuple).
+
+    Published, and before the deadline, which defaults to the first
+    session's start (Event.registration_deadline says the same).
+    :func:`open_clause` is the same rule in SQL, for the deciding statement.
+    """
+    deadline = closes_at or starts_at
+    return status == EventStatus.PUBLISHED and (deadline is None or clock.now() < deadline)
+
+
+def open_clause(now):
+    """:func:`open_now` in SQL, at the instant ``now`` (a bind parameter)."""
+    deadline = sa.func.coalesce(Event.registration_closes_at, Event.starts_at)
+    return sa.and_(Event.status == EventStatus.PUBLISHED,
+                   sa.or_(deadline.is_(None), deadline > now))
+
+
+def by_token(token: str) -> Registration:
+    """The registration with this manage token, or NotFound."""
+    registration = None
+    if isinstance(token, str) and 16 <= len(token) <= 64:
+        registration = db.session.scalar(sa.select(Registration).where(
+            Registration.token == token))
+    if registration is None:
+        raise NotFound("No registration with this link. It may have been mistyped.")
+    return registration
+
+
+def of_event(event: Event, registration_id: int) -> Registration:
+    """One registration of this event by its row id (organizers' URLs), or NotFound."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.event_id != event.id:
+        raise NotFound("No such registration in this event.")
+    return registration
+
+
+def in_arrival_order(event_id: int, statuses: list[str] | None = None) -> list[Registration]:
+    """An event's registrations (of ``statuses``, default all) in the order of arrival."""
+    query = sa.select(Registration).where(Registration.event_id == event_id)
+    if statuses:
+        query = query.where(Registration.status.in_(statuses))
+    return list(db.session.scalars(query.order_by(*ARRIVAL)))
+
+
+def active(event_id: int) -> list[Registration]:
+    """Confirmed and waiting registrations of an event, in the order of arrival."""
+    return in_arrival_order(event_id, [CONFIRMED, WAITLISTED])
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the first person waiting; None when not waiting."""
+    if registration.status != WAITLISTED:
+        return None
+    ahead = db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.event_id == registration.event_id,
+        Registration.status == WAITLISTED,
+        sa.tuple_(*ARRIVAL) < sa.tuple_(registration.queued_at, registration.id)))
+    return ahead + 1
+
+
+def waitlist_positions(event_id: int) -> dict[int, int]:
+    """{registration id: place on the waiting list} for one event, in one query."""
+    waiting = db.session.scalars(
+        sa.select(Registration.id)
+        .where(Registration.event_id == event_id, Registration.status == WAITLISTED)
+        .order_by(*ARRIVAL))
+    return {registration_id: n for n, registration_id in enumerate(waiting, start=1)}
+
+
+def first_waiting(event_id: int, limit: int) -> list[Registration]:
+    """The first ``limit`` people on the waiting list, in order."""
+    return list(db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event_id, Registration.status == WAITLISTED)
+        .order_by(*ARRIVAL).limit(limit)))
+
+
+def names(registration_ids: set[int]) -> dict[int, str]:
+    """{registration id: the registrant's name}, for labels in the audit trail."""
+    if not registration_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Registration.id, Registration.name)
+        .where(Registration.id.in_(registration_ids))).all())
+
+
+@dataclass(frozen=True)
+class CountryCount:
+    """One country's line in the participation report."""
+
+    code: str
+    confirmed: int
+    waiting: int
+    attended: int
+
+
+def by_country(event_id: int) -> list[CountryCount]:
+    """Confirmed, waiting and attended-at-least-once per country code, biggest first."""
+    rows = db.session.execute(
+        sa.select(Registration.id, Registration.country, Registration.status)
+        .where(Registration.event_id == event_id)).all()
+    came = set(db.session.scalars(
+        sa.select(Attendance.registration_id).distinct()
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(Registration.event_id == event_id)))
+    confirmed, waiting, attended = Counter(), Counter(), Counter()
+    for registration_id, country, status in rows:
+        if status == CONFIRMED:
+            confirmed[country] += 1
+        elif status == WAITLISTED:
+            waiting[country] += 1
+        if registration_id in came:
+            attended[country] += 1
+    codes = set(confirmed) | set(waiting) | set(attended)
+    return sorted((CountryCount(code, confirmed[code], waiting[code], attended[code])
+                   for code in codes), key=lambda c: (-c.confirmed, -c.waiting, c.code))

@@ -1,0 +1,385 @@
+"""Register, cancel and promote: capacity, the waiting list and idempotency.
+
+The seat decision is made under the event's seat lock
+(:func:`webinars.locks.seats`): count the confirmed rows, then insert, in one
+transaction. The count of confirmed rows is the only truth about seats. The
+event keeps one number beside the rows, the waiting list's length, stepped
+in every transaction that moves someone onto or off the list, so that a
+newcomer learns their place without the queue being counted under the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import audit, locks
+from ..core import clock, timezones, validation
+from ..core.countries import NAMES as COUNTRY_NAMES
+from ..core.db import UTCDateTime, db
+from ..core.errors import Conflict, NotFound, ValidationError
+from ..core.roundtrip import run_with_commit
+from ..core.transactions import after_commit, write_transaction
+from ..mail import pump
+from ..models import Event, EventStatus, Organizer, Registration
+from ..reminders import planning
+from . import mails
+from .queries import (
+    CANCELLED,
+    CONFIRMED,
+    WAITLISTED,
+    by_token,
+    confirmed_count,
+    first_waiting,
+    is_open,
+    open_clause,
+    open_now,
+    seats,
+    waitlist_position,
+)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """A validated registration request."""
+
+    name: str
+    email: str
+    organization: str
+    country: str
+    timezone: str
+
+
+def read_applicant(data: object) -> Applicant:
+    """Validate what a person submitted; ValidationError names the first bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError("Expected the registration fields.", None)
+    name = validation.text(data.get("name"), "name", max_length=200, required=True)
+    email = validation.email(data.get("email"))
+    organization = validation.text(data.get("organization"), "organization", max_length=200)
+    country = data.get("country") or ""
+    if not isinstance(country, str) or (country not in COUNTRY_NAMES and country != ""):
+        raise ValidationError("Choose a country from the list (or Other).", "country")
+    zone = data.get("timezone") or "UTC"
+    if not timezones.is_known_zone(zone):
+        raise ValidationError(f"Unknown time zone {str(zone)[:64]!r}.", "timezone")
+    return Applicant(name, email, organization, country, zone)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """The answer to a registration call, read from the statement that decided it.
+
+    Carries the registration's public fields (the same names as
+    :class:`~webinars.models.Registration`'s), its place on the waiting list,
+    and whether this call created (or reopened) it.
+    """
+
+    id: int
+    token: str
+    status: str
+    waitlist_position: int | None
+    created: bool
+    event_slug: str
+    name: str
+    email: str
+    organization: str
+    country: str
+    timezone: str
+    created_at: datetime
+
+
+def register(slug: str, data: object) -> Registered:
+    """Confirm a seat or join the waiting list; the decision is one locked statement.
+
+    The common case, a new address for an open event, is three statements
+    sent with their COMMIT in one round trip (:mod:`webinars.roundtrip`):
+    take the event's seat lock by its slug; insert the row with its status
+    decided by the count of confirmed rows in the same statement (``INSERT
+    ... SELECT ... ON CONFLICT DO NOTHING RETURNING``); step onto the waiting
+    list if that is where it went (the new length is the newcomer's place).
+    No Python runs while the lock is held, and no ORM object is loaded.
+    The mail and a confirmed seat's reminders follow from ``notice_due``
+    (:mod:`webinars.registrations.notices`). Anything else (the same address again, a
+    cancelled registration coming back, a closed or unknown event) is sorted
+    out by :func:`_register_again` under the same lock.
+    """
+    if not validation.is_slug(slug):  # see events.queries.get_event
+        raise NotFound("No such event.")
+    applicant = read_applicant(data)
+    params = _decision_parameters(slug, applicant)
+    with write_transaction(own_connection=True) as conn:
+        _, decided, stepped = run_with_commit(conn, [
+            (locks.SEATS_BY_SLUG, {"slug": slug}), (_decision_statement(conn.dialect.name), params),
+            (_STEP_NEWCOMER, params)])
+        if decided:
+            # The row's notice_due is the promise of mail: deliver it after the commit.
+            after_commit(pump.wake)
+    if not decided:
+        return _register_again(slug, applicant)
+    return _answer_new(decided[0], stepped, slug, applicant, params)
+
+
+def _decision_parameters(slug: str, applicant: Applicant) -> dict:
+    return {"slug": slug, "tok": secrets.token_urlsafe(24), "who": applicant.name,
+            "addr": applicant.email, "addr_key": applicant.email.lower(),
+            "org": applicant.organization, "ctry": applicant.country,
+            "zone": applicant.timezone, "now": clock.now()}
+
+
+def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict) -> Registered:
+    return Registered(
+        id=decided.id, token=params["tok"], status=decided.status, created=True,
+        event_slug=slug,
+        waitlist_position=stepped[0].waitlist_length if decided.status == WAITLISTED else None,
+        name=applicant.name, email=applicant.email, organization=applicant.organization,
+        country=applicant.country, timezone=applicant.timezone, created_at=decided.created_at)
+
+
+def _register_again(slug: str, applicant: Applicant) -> Registered:
+    """The uncommon cases, one statement at a time under the seat lock."""
+    with write_transaction() as conn:
+        event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
+        if event is None or event.status == EventStatus.DRAFT:
+            raise NotFound("No such event.")
+        existing = db.session.scalar(sa.select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.email_key == applicant.email.lower()))
+        if existing is not None and existing.status != CANCELLED:
+            return _answer(existing, slug, created=False)
+        if not open_now(event.status, event.registration_closes_at, event.starts_at):
+            raise _closed(event.status)
+        if existing is not None:
+            _reopen(existing, applicant, event.capacity)
+            answer = _answer(existing, slug, created=True)
+        else:  # the event opened, or the address was freed, since the first try
+            params = _decision_parameters(slug, applicant)
+            decided = conn.execute(_decision_statement(conn.dialect.name), params).one_or_none()
+            if decided is None:  # its deadline passed a moment ago
+                raise _closed(event.status)
+            stepped = conn.execute(_STEP_NEWCOMER, params).all()
+            after_commit(pump.wake)
+            answer = _answer_new(decided, stepped, slug, applicant, params)
+    return answer
+
+
+def _answer(registration: Registration, slug: str, *, created: bool) -> Registered:
+    return Registered(
+        id=registration.id, token=registration.token, status=registration.status,
+        waitlist_position=waitlist_position(registration), created=created, event_slug=slug,
+        name=registration.name, email=registration.email,
+        organization=registration.organization, country=registration.country,
+        timezone=registration.timezone, created_at=registration.created_at)
+
+
+# The waiting list's length is bookkeeping, not a change of the event: it
+# must not bump updated_at, which calendars see as Last-Modified and ETag.
+_UNCHANGED_EVENT = {"updated_at": Event.updated_at}
+
+
+@functools.cache
+def _decision_statement(dialect: str):
+    """The seat rule: confirmed while fewer confirmed rows than seats, else waiting.
+
+    Inserts nothing when the event is not open (the rule of
+    :func:`~webinars.registrations.queries.open_now`, in SQL) or the address
+    is registered already. The statement runs after
+    the lock was granted (on PostgreSQL the next statement of the string),
+    so under READ COMMITTED its snapshot sees every seat committed before.
+    The new row's times are never before the last one waiting: ``now`` was
+    read before the lock, and the queue's order must be the order in which
+    the lock let people in, which the kept length counts.
+    """
+    moment = sa.bindparam("now", type_=UTCDateTime())
+    event = (sa.select(Event.id, Event.capacity)
+             .where(Event.slug == sa.bindparam("slug"), open_clause(moment))
+             .subquery("event"))
+    # Counted once, in a FROM subquery: status and confirmed_at both read it.
+    seats = (sa.select(sa.func.count().label("taken"))
+             .where(Registration.event_id == event.c.id, Registration.status == CONFIRMED)
+             .subquery("seats"))
+    last_waiting = (sa.select(sa.func.max(Registration.queued_at))
+                    .where(Registration.event_id == event.c.id,
+                           Registration.status == WAITLISTED)
+                    .scalar_subquery())
+    status = sa.case((sa.or_(event.c.capacity.is_(None), seats.c.taken < event.c.capacity),
+                      CONFIRMED), else_=WAITLISTED)
+    in_line = sa.case((last_waiting > moment, last_waiting), else_=moment)
+    columns = {
+        "event_id": event.c.id, "token": sa.bindparam("tok"),
+        "name": sa.bindparam("who"), "email": sa.bindparam("addr"),
+        "email_key": sa.bindparam("addr_key"), "organization": sa.bindparam("org"),
+        "country": sa.bindparam("ctry"), "timezone": sa.bindparam("zone"),
+        "status": status, "queued_at": in_line, "created_at": in_line,
+        "confirmed_at": sa.case((status == CONFIRMED, in_line), else_=sa.null()),
+        "notice_due": sa.true(),
+    }
+    # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to parse it.
+    rows = (sa.select(*[value.label(name) for name, value in columns.items()])
+            .select_from(event.join(seats, sa.true())).where(sa.true()))
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Registration)
+    return (insert.from_select(list(columns), rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "email_key"])
+            .returning(Registration.id, Registration.status, Registration.created_at))
+
+
+# The newcomer's step onto the waiting list: nothing when the row just
+# inserted (found by its new token) was confirmed, or not inserted at all.
+_STEP_NEWCOMER = (sa.update(Event)
+                  .where(Event.id == sa.select(Registration.event_id).where(
+                      Registration.token == sa.bindparam("tok"),
+                      Registration.status == WAITLISTED).scalar_subquery())
+                  .values(waitlist_length=Event.waitlist_length + 1, **_UNCHANGED_EVENT)
+                  .returning(Event.waitlist_length))
+
+# One step onto (+1) or off (-1) the waiting list, in the caller's locked
+# transaction; returns the new length, which is a newcomer's place.
+_STEP_WAITLIST = (sa.update(Event).where(Event.id == sa.bindparam("event"))
+                  .values(waitlist_length=Event.waitlist_length + sa.bindparam("step"),
+                          **_UNCHANGED_EVENT)
+                  .returning(Event.waitlist_length))
+
+
+def _step_waitlist(event_id: int, step: int) -> int:
+    return db.session.connection().execute(
+        _STEP_WAITLIST, {"event": event_id, "step": step}).scalar_one()
+
+
+def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
+    """A cancelled registration comes back, at the back of the queue."""
+    now = clock.now()
+    taken = confirmed_count(registration.event_id)
+    status = CONFIRMED if capacity is None or taken < capacity else WAITLISTED
+    registration.name = applicant.name
+    registration.email = applicant.email
+    registration.organization = applicant.organization
+    registration.country = applicant.country
+    registration.timezone = applicant.timezone
+    registration.status = status
+    registration.queued_at = now
+    registration.confirmed_at = now if status == CONFIRMED else None
+    registration.cancelled_at = None
+    registration.notice_due = True
+    db.session.flush()
+    after_commit(pump.wake)
+    if status == WAITLISTED:
+        _step_waitlist(registration.event_id, +1)
+
+
+def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
+    """Cancel a registration; a freed seat goes to the first person waiting.
+
+    ``actor`` is the organizer who cancelled it (recorded in the audit
+    trail); None when the registrant cancelled their own.
+    """
+    event_id = by_token(token).event_id
+    with write_transaction(locks.seats(event_id)):
+        registration = by_token(token)
+        if registration.status == CANCELLED:
+            return registration
+        was_confirmed = registration.status == CONFIRMED
+        if registration.status == WAITLISTED:
+            _step_waitlist(registration.event_id, -1)
+        if actor is not None:
+            audit.record(registration.event, status_field(registration),
+                         str(registration.status), str(CANCELLED), actor)
+        registration.status = CANCELLED
+        registration.cancelled_at = clock.now()
+        registration.notice_due = False  # nothing left to confirm
+        db.session.flush()
+        planning.drop(registration.id)
+        mails.cancelled(registration, was_confirmed=was_confirmed,
+                                by_organizer=actor is not None)
+        if was_confirmed:
+            fill_free_seats(registration.event)
+    return registration
+
+
+def fill_free_seats(event: Event) -> list[Registration]:
+    """Promote people from the waiting list, in order, while seats are free.
+
+    Call inside a write transaction holding the event's seat or event lock.
+    Registration
+    must still be open: nobody is promoted into an event that is cancelled or
+    has started.
+    """
+    if event.status != EventStatus.PUBLISHED or not is_open(event):
+        return []
+    now = seats(event)
+    free = now.waiting if now.left is None else min(now.left, now.waiting)
+    if free <= 0:
+        return []
+    promoted = first_waiting(event.id, free)
+    for registration in promoted:
+        _confirm_from_waiting_list(registration)
+    return promoted
+
+
+def promote(token: str, actor: Organizer | None = None) -> Registration:
+    """Give a free seat to one person on the waiting list, chosen by an organizer.
+
+    Unlike :func:`fill_free_seats` this may skip the queue, and it works after
+    registration has closed (that is when seats freed by cancellations stay
+    free), but not once the event has ended. Conflict when nobody's seat is
+    free: the organizer must raise the capacity first, since nobody is bumped.
+    """
+    event_id = by_token(token).event_id
+    with write_transaction(locks.seats(event_id)):
+        registration = by_token(token)
+        event = registration.event
+        if registration.status != WAITLISTED:
+            raise Conflict(f"{registration.name} is not on the waiting list.")
+        if event.status != EventStatus.PUBLISHED:
+            raise Conflict("This event is not published; nobody can be moved up.")
+        if event.ends_at is not None and event.ends_at <= clock.now():
+            raise Conflict("This event has ended.")
+        if not seats(event).free:
+            raise Conflict(
+                f"All {event.capacity} seats are taken. Raise the capacity first to let "
+                f"{registration.name} in from the waiting list.", "capacity")
+        audit.record(event, status_field(registration), str(WAITLISTED), str(CONFIRMED),
+                     actor)
+        _confirm_from_waiting_list(registration)
+    return registration
+
+
+def _confirm_from_waiting_list(registration: Registration) -> None:
+    # Inside the caller's locked transaction: the seat, the reminders and the mail together.
+    _step_waitlist(registration.event_id, -1)
+    registration.status = CONFIRMED
+    registration.confirmed_at = clock.now()
+    registration.notice_due = False  # the promotion mail says all a pending notice would
+    db.session.flush()
+    planning.plan(registration)
+    mails.promoted(registration)
+
+
+def status_field(registration: Registration) -> str:
+    """The audit trail's name for a registration's status."""
+    return f"registrations[{registration.id}].status"
+
+
+def check_capacity(event: Event, capacity: int | None) -> None:
+    """Refuse a capacity below the seats already taken: nobody is ever bumped."""
+    if capacity is None:
+        return
+    taken = confirmed_count(event.id)
+    if capacity < taken:
+        raise ValidationError(
+            f"{taken} seats are taken already; the capacity cannot go below that. "
+            "Cancel registrations first if you must.",
+            "capacity",
+        )
+
+
+def _closed(status: str) -> Conflict:
+    if status == EventStatus.CANCELLED:
+        return Conflict("This event is cancelled; registration is closed.")
+    return Conflict("Registration for this event has closed.")
+
+

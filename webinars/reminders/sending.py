@@ -1,0 +1,286 @@
+"""Claim and send the reminders that are due.
+
+The scheduler (webinars.worker.scheduler) only decides *when* to call
+:func:`send_due`; anything it misses (downtime, a change made by another
+process) is caught by its periodic sweep, which calls the same function.
+
+Late and lost: a reminder found due after its session has started is
+skipped and recorded (``note``); one found due before is sent late.
+
+Duplicates: a row is claimed (``claimed_until``) before the SMTP call and
+marked sent right after the server's 250, one autocommitted UPDATE per
+message. A crash in between is the one window where a reminder can go out
+twice (after its claim expires): one message per sender thread. Two senders
+never take the same row: the claim is a conditional UPDATE (with ``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..calendars import ics
+from ..calendars.times import session_times
+from ..core import clock, links
+from ..core.db import UTCDateTime, db
+from ..core.transactions import autocommit_connection, claim_for_sending, write_transaction
+from ..mail import compose
+from ..mail.transports import transport_for
+from ..models import (
+    Event,
+    EventSession,
+    EventStatus,
+    RegistrationStatus,
+    Reminder,
+    ReminderStatus,
+    SessionStatus,
+)
+
+PENDING = ReminderStatus.PENDING
+CLAIM_SECONDS = 300
+MAX_ATTEMPTS = 6
+BATCH = 200
+
+
+@dataclass
+class Report:
+    """What one pass of :func:`send_due` did."""
+
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    first_lateness: float | None = None  # seconds after due_at, for the benchmark
+    last_lateness: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, outcome: str, lateness: float | None = None) -> None:
+        """Count one outcome (several sender threads share a report)."""
+        with self.lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+            if lateness is not None:
+                if self.first_lateness is None:
+                    self.first_lateness = lateness
+                self.last_lateness = lateness
+
+
+def send_due(limit: int = BATCH, senders: int | None = None) -> Report:
+    """Send every reminder that is due; returns counts.
+
+    ``senders`` threads (config REMINDER_SENDERS, default 4) each claim
+    batches and send them over their own SMTP connection: while one waits for
+    the mail server's answer, another builds and marks, so a fan-out of
+    thousands is bounded by the mail server rather than by our round trips.
+    Claims keep them (and other processes) from ever taking the same row.
+    """
+    report = Report()
+    _skip_stale(report)
+    count = senders or int(current_app.config.get("REMINDER_SENDERS", 4))
+    if count <= 1:
+        _send_claimed(limit, report)
+        return report
+    app = current_app._get_current_object()
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            with app.app_context():
+                try:
+                    _send_claimed(limit, report)
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, name=f"reminders-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return report
+
+
+def _send_claimed(limit: int, report: Report) -> None:
+    while True:
+        claimed = _claim(limit)
+        if not claimed:
+            return
+        _send_batch(claimed, report)
+
+
+def _skip_stale(report: Report) -> None:
+    """Skip, and say why, what nobody should receive any more.
+
+    After downtime: reminders of sessions that have started, and of two
+    reminders for the same session both due now, the earlier one (a
+    day-before reminder an hour before the start would only confuse).
+    """
+    with write_transaction():
+        now = clock.now()
+        started = sa.select(EventSession.id).where(EventSession.start_utc <= now)
+        # Grouped, not a correlated EXISTS: with fresh rows and stale statistics
+        # PostgreSQL planned the EXISTS as a nested loop over all due reminders
+        # squared (docs/performance.md, "What was measured", 1); the groups
+        # with more than one due reminder are few.
+        due = sa.and_(Reminder.status == PENDING, Reminder.due_at <= now)
+        crowded = (sa.select(Reminder.registration_id, Reminder.session_id,
+                             sa.func.max(Reminder.due_at).label("latest"))
+                   .where(due).group_by(Reminder.registration_id, Reminder.session_id)
+                   .having(sa.func.count() > 1).subquery())
+        superseded = Reminder.id.in_(
+            sa.select(Reminder.id).join(crowded, sa.and_(
+                Reminder.registration_id == crowded.c.registration_id,
+                Reminder.session_id == crowded.c.session_id))
+            .where(due, Reminder.due_at < crowded.c.latest))
+        for condition, note in (
+            (Reminder.session_id.in_(started),
+             "found due after the session had started (the sender was down)"),
+            (superseded, "superseded by a later reminder for the same session"),
+        ):
+            result = db.session.execute(
+                sa.update(Reminder)
+                .where(Reminder.status == PENDING, Reminder.due_at <= now, condition)
+                .values(status=ReminderStatus.SKIPPED, note=note)
+                .execution_options(synchronize_session=False))
+            report.skipped += result.rowcount or 0
+
+
+def _claim(limit: int) -> list[int]:
+    return claim_for_sending(
+        Reminder, Reminder.status == PENDING, Reminder.due_at <= clock.now(),
+        order_by=(Reminder.due_at, Reminder.id), limit=limit, seconds=CLAIM_SECONDS)
+
+
+def _send_batch(ids: list[int], report: Report) -> None:
+    rows = db.session.scalars(
+        sa.select(Reminder).where(Reminder.id.in_(ids))
+        .options(sa.orm.joinedload(Reminder.registration),
+                 sa.orm.joinedload(Reminder.session).joinedload(EventSession.event)
+                 .selectinload(Event.sessions))
+        .order_by(Reminder.due_at, Reminder.id)).unique().all()
+    composer = Composer()
+    transport = transport_for(current_app)
+    marks = autocommit_connection()
+    try:
+        for reminder in rows:
+            if not _still_wanted(reminder, report, marks):
+                continue
+            # Built just before sending, so the first goes out at once.
+            payload = composer.message(reminder)
+            outcome, error = transport.send(reminder.registration.email, payload, "reminder",
+                                            reminder.id)
+            _record(marks, reminder.id, reminder.due_at, reminder.attempts, outcome, error,
+                    report)
+    finally:
+        transport.close()
+        marks.close()
+        db.session.rollback()  # end the read transaction that loaded the batch
+
+
+def _still_wanted(reminder: Reminder, report: Report, marks: sa.Connection) -> bool:
+    registration, session = reminder.registration, reminder.session
+    if (registration.status == RegistrationStatus.CONFIRMED
+            and session.status == SessionStatus.SCHEDULED
+            and session.event.status == EventStatus.PUBLISHED):
+        return True
+    marks.execute(sa.update(Reminder).where(Reminder.id == reminder.id).values(
+        status=ReminderStatus.SKIPPED, note="no longer wanted (cancelled)", claimed_until=None))
+    report.add("skipped")
+    return False
+
+
+def _record(marks: sa.Connection, reminder_id: int, due_at: datetime, attempts: int,
+            outcome: str, error: str, report: Report) -> None:
+    """Mark one reminder right after its SMTP answer: one autocommitted UPDATE."""
+    now = clock.now()
+    values: dict = {"claimed_until": None}
+    if outcome == "temporary" and attempts >= MAX_ATTEMPTS:
+        outcome = "permanent"
+    if outcome == "sent":
+        values.update(status=ReminderStatus.SENT, sent_at=now, note="")
+        report.add("sent", (now - due_at).total_seconds())
+    elif outcome == "temporary":
+        # Stay claimed until the retry time: the backoff is the claim.
+        values.update(note=error[:500],
+                      claimed_until=now + timedelta(seconds=min(30 * 2 ** attempts, 900)))
+        report.add("retried")
+    else:
+        values.update(status=ReminderStatus.FAILED, note=error[:500])
+        report.add("failed")
+    statement = _MARK_SENT if outcome == "sent" else \
+        sa.update(Reminder).where(Reminder.id == reminder_id).values(**values)
+    marks.execute(statement, {"reminder": reminder_id, "when": now})
+
+
+# Built once: the hot path of a fan-out runs it ten thousand times.
+_MARK_SENT = (sa.update(Reminder).where(Reminder.id == sa.bindparam("reminder"))
+              .values(status=ReminderStatus.SENT, note="", claimed_until=None,
+                      sent_at=sa.bindparam("when", type_=UTCDateTime())))
+
+
+class Composer:
+    """Builds reminder mails; what many recipients share is built once per batch.
+
+    The session's ``.ics`` (one per session and SEQUENCE) and its times in
+    each registrant's zone are cached; per message only the two small
+    templates are rendered and the MIME written
+    (:func:`webinars.mail.compose.compose`).
+    """
+
+    def __init__(self):
+        self.domain = compose.domain()
+        self.files: dict[tuple[int, int], bytes] = {}
+        self.times: dict[tuple[int, str], dict] = {}
+        self.text = current_app.jinja_env.get_template("emails/reminder.txt")
+        self.html = current_app.jinja_env.get_template("emails/reminder.html")
+
+    def message(self, reminder: Reminder) -> bytes:
+        """The RFC 5322 bytes of one reminder."""
+        registration, session = reminder.registration, reminder.session
+        event = registration.event
+        zone = registration.timezone or "UTC"
+        times = self.times.get((session.id, zone))
+        if times is None:
+            times = self.times[(session.id, zone)] = session_times(session, event, zone)
+        file = self.files.get((session.id, session.sequence))
+        if file is None:
+            file = self.files[(session.id, session.sequence)] = ics.session_calendar(session)
+        values = {
+            "registration": registration, "event": event, "session": session, "t": times,
+            "zone": zone, "lead": lead_time(_minutes_left(session, reminder.offset_minutes)),
+            "manage_url": links.manage_url(registration.token),
+        }
+        return compose.compose(
+            kind="reminder", to_name=registration.name, to_email=registration.email,
+            subject=f"Reminder: {event.title} starts {values['lead']}",
+            text=self.text.render(values), html=self.html.render(values),
+            attachment=(f"{event.slug}.ics", file),
+            # Deterministic: the same reminder for the same time has the same
+            # Message-ID, so a duplicate (the crash window) is recognisable.
+            message_id=f"<reminder-{reminder.id}-{reminder.due_at:%Y%m%dT%H%MZ}@{self.domain}>",
+        ).payload
+
+
+def _minutes_left(session: EventSession, offset: int) -> int:
+    # Sent late (after downtime), the mail says how long is really left.
+    left = int((session.start_utc - clock.now()).total_seconds() // 60)
+    return offset if left >= offset - 5 else max(left, 1)
+
+
+@functools.cache
+def lead_time(minutes: int) -> str:
+    """'in 24 hours', 'in 1 hour', 'in 30 minutes', 'in 2 days'."""
+    if minutes % 1440 == 0 and minutes > 1440:
+        return f"in {minutes // 1440} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "in 1 hour" if hours == 1 else f"in {hours} hours"
+    return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"

@@ -1,0 +1,31 @@
+"""The HTML and JSON doors: ``public`` pages, the ``organizer`` workspace, the ``api``.
+
+Views read a request, call one service, and translate its answer or its
+DomainError (a form message, JSON ``{"error", "field"}``, an error page).
+No rule and no SQL lives here: queries are asked of the domain packages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .api import bp as api_bp
+from .errorpages import register_error_pages
+from .extensions import csrf, login_manager
+from .organizer import bp as organizer_bp
+from .public import bp as public_bp
+from .templating import register_templating
+
+
+def register_web(app: Flask) -> None:
+    """Blueprints, CSRF, the organizer sign-in, templates' filters and error pages."""
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "organizer.login"
+    login_manager.login_message = "Please sign in to see the organizer pages."
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(organizer_bp)
+    csrf.exempt(api_bp)  # token-authenticated JSON; see api/__init__.py
+    register_templating(app)
+    register_error_pages(app)

@@ -1,0 +1,47 @@
+"""Registration routes of the JSON API."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from ...events.queries import get_event
+from ...registrations import queries, seats
+from . import bp, json_body, organizer_required
+from .serialize import registration_dict
+
+
+@bp.post("/events/<slug>/registrations")
+def register(slug: str):
+    """Register: 201 with a new registration, 200 with the existing one for a repeat.
+
+    The answer comes from what the deciding statement returned: the hot path
+    of a registration burst loads no ORM object (docs/performance.md).
+    """
+    result = seats.register(slug, json_body())
+    return jsonify(registration_dict(result, event_slug=slug,
+                                     position=result.waitlist_position)), \
+        201 if result.created else 200
+
+
+@bp.get("/registrations/<token>")
+def get_registration(token: str):
+    """The registration behind a manage token."""
+    return jsonify(registration_dict(queries.by_token(token)))
+
+
+@bp.delete("/registrations/<token>")
+def cancel_registration(token: str):
+    """Cancel; the freed seat goes to the first person waiting."""
+    return jsonify(registration_dict(seats.cancel(token)))
+
+
+@bp.get("/events/<slug>/registrations")
+@organizer_required
+def list_registrations(slug: str):
+    """Everyone registered for an event, in the order they came."""
+    event = get_event(slug, include_drafts=True)
+    rows = queries.in_arrival_order(event.id)
+    positions = queries.waitlist_positions(event.id)
+    return jsonify({"registrations": [
+        registration_dict(row, event_slug=event.slug, position=positions.get(row.id))
+        for row in rows]})

@@ -1,0 +1,70 @@
+"""The JSON shapes of the API, in one place."""
+
+from __future__ import annotations
+
+from ...core import links, timezones
+from ...models import Event, EventSession, Registration
+from ...registrations import queries
+from ...registrations.seats import Registered
+
+
+def session_dict(session: EventSession, zone_name: str) -> dict:
+    """A session with its times in the event's zone and in UTC."""
+    return {
+        "id": session.id,
+        "title": session.title,
+        "status": session.status,
+        "start": timezones.iso_local(session.start_utc, zone_name),
+        "end": timezones.iso_local(session.end_utc, zone_name),
+        "start_utc": timezones.iso_utc(session.start_utc),
+        "end_utc": timezones.iso_utc(session.end_utc),
+    }
+
+
+def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
+               seats: queries.Seats | None = None) -> dict:
+    """An event as the API shows it; ``seats`` when the caller counted them already."""
+    if seats is None:
+        seats = queries.seats(event)
+    sessions = event.sessions if include_cancelled_sessions else event.scheduled_sessions
+    closes = event.registration_deadline
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "description": event.description,
+        "timezone": event.timezone,
+        "status": event.status,
+        "capacity": event.capacity,
+        "seats_left": seats.left,
+        "waitlist_count": seats.waiting,
+        "registration_open": queries.is_open(event),
+        "registration_closes_at": timezones.iso_utc(closes) if closes else None,
+        "join_url": None,
+        "reminder_offsets_minutes": list(event.reminder_offsets_minutes or []),
+        "url": links.event_url(event.slug),
+        "sessions": [session_dict(s, event.timezone) for s in sessions],
+    }
+
+
+def registration_dict(registration: Registration | Registered, *,
+                      event_slug: str | None = None, position: int | None = None) -> dict:
+    """A registration as its owner and organizers see it.
+
+    ``event_slug`` and ``position`` save queries when the caller knows the
+    event and the waiting-list place.
+    """
+    if position is None and registration.status == queries.WAITLISTED:
+        position = queries.waitlist_position(registration)
+    return {
+        "token": registration.token,
+        "status": registration.status,
+        "waitlist_position": position,
+        "manage_url": links.manage_url(registration.token),
+        "event": event_slug or registration.event.slug,
+        "name": registration.name,
+        "email": registration.email,
+        "organization": registration.organization,
+        "country": registration.country,
+        "timezone": registration.timezone,
+        "created_at": timezones.iso_utc(registration.created_at),
+    }

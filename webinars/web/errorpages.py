@@ -1,0 +1,56 @@
+"""Error answers for the whole app: JSON under /api/, a page elsewhere. Never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..core.errors import DomainError
+from ..core.transactions import end_read
+
+_TITLES = {
+    400: ("Bad request", "The request could not be read."),
+    404: ("Not found", "There is nothing at this address."),
+    409: ("Not possible now", "This cannot be done in the current state."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "The request is larger than this site accepts."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_pages(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        end_read()
+        if _wants_json():
+            return jsonify(exc.as_dict()), exc.status
+        title = _TITLES.get(exc.status, ("Sorry",))[0]
+        return render_template("error.html", title=title, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if _wants_json():
+            return jsonify({"error": exc.description or exc.name}), exc.code
+        title, message = _TITLES.get(exc.code, (exc.name, exc.description))
+        return render_template("error.html", title=title, message=message), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # Logged with its traceback; the person gets an answer, not a stack.
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        end_read()
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        if _wants_json():
+            return jsonify({"error": "Something went wrong on our side; nothing was saved."}), 500
+        try:
+            page = render_template("error.html", title="Something went wrong",
+                                   message="Nothing was saved. Please try again in a minute.")
+        except Exception:  # the page itself failed: answer in plain text
+            page = InternalServerError.description
+        return page, 500

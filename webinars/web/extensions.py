@@ -1,0 +1,17 @@
+"""The web's Flask extensions: CSRF on every form, and the organizer's sign-in session."""
+
+from __future__ import annotations
+
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+
+from .. import accounts
+from ..models import Organizer
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+@login_manager.user_loader
+def _load_organizer(organizer_id: str) -> Organizer | None:
+    return accounts.get_organizer(int(organizer_id)) if organizer_id.isdigit() else None

@@ -1,0 +1,398 @@
+"""The dashboard, an event's page, and creating, editing, publishing and cancelling events.
+
+The forms speak the API's language: each view turns its form into the body
+the JSON API takes and calls the same service, so a rule lives in one place
+(webinars/events/service.py). A DomainError's ``field`` (``sessions[1].start``)
+puts its message next to the input it is about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask import flash, redirect, render_template, request, url_for
+
+from ... import audit
+from ...core import clock, timezones
+from ...core.errors import DomainError
+from ...events import queries as event_queries
+from ...events import service
+from ...models import Event, EventStatus
+from ...registrations import attendance, queries
+from . import bp, event_or_404, me, my_zone
+from .forms import ButtonForm, CapacityForm, EventForm
+
+_SESSION_FIELD = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?$")
+_LIST_FIELD = re.compile(r"^(\w+)\[\d+\]$")
+_REGISTRATION_FIELD = re.compile(r"^registrations\[(\d+)\]\.(status|attended)(?:\[(\d+)\])?$")
+FIELD_LABELS = {
+    "event": "Event",
+    "title": "Title",
+    "slug": "Address",
+    "description": "Description",
+    "timezone": "Time zone",
+    "capacity": "Capacity",
+    "status": "Status",
+    "registration_closes_at": "Registration closes",
+    "join_url": "Join link",
+    "reminder_offsets_minutes": "Reminders (minutes before)",
+    "message": "Message sent",
+}
+
+
+# --- the dashboard -------------------------------------------------------------
+
+
+@bp.get("/")
+def dashboard():
+    """Every event: seats taken of capacity, waiting list, next session in my zone."""
+    events = event_queries.all_events()
+    now = clock.now()
+    current = sorted((e for e in events if e.status != EventStatus.CANCELLED
+                      and (e.ends_at is None or e.ends_at > now)),
+                     key=lambda e: (e.starts_at is None, e.starts_at or now, e.id))
+    current_ids = {e.id for e in current}
+    past = sorted((e for e in events if e.id not in current_ids),
+                  key=lambda e: (e.starts_at or now, e.id), reverse=True)
+    counts = queries.seats_of(events)
+    next_session = {e.id: next((s for s in e.scheduled_sessions if s.end_utc > now), None)
+                    for e in events}
+    return render_template("organizer/dashboard.html", current=current, past=past,
+                           counts=counts, next_session=next_session, zone=my_zone())
+
+
+# --- one event -----------------------------------------------------------------
+
+
+def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
+                 status: int = 200):
+    """The organizer's page of an event: numbers, actions, sessions and the audit trail."""
+    counted = queries.seats(event)
+    if capacity_form is None:
+        capacity_form = CapacityForm(capacity="" if event.capacity is None
+                                     else str(event.capacity))
+    present = attendance.by_session(event.id)
+    entries = audit.history(event.id)
+    return render_template(
+        "organizer/event.html", event=event, confirmed=counted.confirmed,
+        waiting=counted.waiting, registration_open=queries.is_open(event),
+        capacity_form=capacity_form,
+        button=ButtonForm(), zone=my_zone(), now=clock.now(),
+        attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
+        entries=list(zip(entries, _entry_labels(entries, event), strict=True)),
+        session_label=lambda s: _session_label(s, event)), status
+
+
+@bp.get("/events/<slug>")
+def event_page(slug: str):
+    """One event, for its organizers."""
+    return render_event(event_or_404(slug))
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def new_event():
+    """Create an event and its sessions."""
+    form = EventForm() if request.method == "POST" else EventForm(
+        timezone=my_zone(), reminder_offsets_minutes="1440, 60")
+    if request.method == "GET" or _adding_a_row(form):
+        return _render_form(form, None)
+    body, rows = _body_from_form(form, None)
+    try:
+        outcome = service.create_event(body, me())
+    except DomainError as exc:
+        return _render_form(form, None, exc, rows)
+    _flash_outcome("The event is created.", outcome)
+    return redirect(url_for("organizer.event_page", slug=outcome.event.slug), 303)
+
+
+@bp.route("/events/<slug>/edit", methods=["GET", "POST"])
+def edit_event(slug: str):
+    """Edit an event; moving a session tells its registrants (the service does)."""
+    event = event_or_404(slug)
+    if request.method == "GET":
+        return _render_form(EventForm(data=_form_data(event)), event)
+    form = EventForm()
+    if _adding_a_row(form):
+        return _render_form(form, event)
+    body, rows = _body_from_form(form, event)
+    if not body:
+        flash("Nothing was changed.")
+        return redirect(url_for("organizer.event_page", slug=event.slug), 303)
+    try:
+        outcome = service.update_event(event, body, actor=me())
+    except DomainError as exc:
+        return _render_form(form, event_or_404(slug), exc, rows)
+    message = "The changes are saved."
+    if outcome.moved or outcome.added or outcome.cancelled:
+        message += " Registrants are getting an updated invitation."
+    _flash_outcome(message, outcome)
+    return redirect(url_for("organizer.event_page", slug=outcome.event.slug), 303)
+
+
+@bp.post("/events/<slug>/publish")
+def publish(slug: str):
+    """Publish a draft: its page and registration open."""
+    event = event_or_404(slug)
+    return _act(event, lambda: service.update_event(event, {"status": "published"},
+                                                    actor=me()), "The event is published.")
+
+
+@bp.post("/events/<slug>/unpublish")
+def unpublish(slug: str):
+    """Back to draft: the public page goes away and reminders pause."""
+    event = event_or_404(slug)
+    return _act(event, lambda: service.update_event(event, {"status": "draft"}, actor=me()),
+                "The event is a draft again; its public page is gone until you publish it.")
+
+
+@bp.post("/events/<slug>/close-registration")
+def close_registration(slug: str):
+    """Close registration now."""
+    event = event_or_404(slug)
+    return _act(event, lambda: service.close_registration(event, actor=me()),
+                "Registration is closed.")
+
+
+@bp.post("/events/<slug>/capacity")
+def change_capacity(slug: str):
+    """Raise (the waiting list moves up, in order) or lower (never below the seats taken)."""
+    event = event_or_404(slug)
+    form = CapacityForm()
+    try:
+        outcome = service.update_event(event, {"capacity": _number(form.capacity.data)},
+                                       actor=me())
+    except DomainError as exc:
+        form.capacity.errors = [exc.message]
+        return render_event(event_or_404(slug), capacity_form=form, status=exc.status)
+    moved_up = len(outcome.promoted)
+    message = "The capacity is " + ("unlimited." if outcome.event.capacity is None
+                                    else f"{outcome.event.capacity} seats.")
+    if moved_up > 0:
+        message += f" {moved_up} from the waiting list got a seat and are being told."
+    _flash_outcome(message, outcome)
+    return redirect(url_for("organizer.event_page", slug=event.slug), 303)
+
+
+@bp.route("/events/<slug>/cancel", methods=["GET", "POST"])
+def cancel_event(slug: str):
+    """Ask, then cancel: every registrant is mailed and reminders are dropped."""
+    event = event_or_404(slug)
+    if request.method == "GET":
+        counted = queries.seats(event)
+        return render_template("organizer/cancel.html", event=event, confirmed=counted.confirmed,
+                               waiting=counted.waiting, button=ButtonForm())
+    return _act(event, lambda: service.cancel_event(event, actor=me()),
+                "The event is cancelled. Its registrants are being told.")
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _act(event: Event, action, success: str):
+    """Run a one-button service call; say what happened on the event page."""
+    slug = event.slug
+    try:
+        outcome = action()
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("organizer.event_page", slug=slug), 303)
+    _flash_outcome(success, outcome)
+    return redirect(url_for("organizer.event_page", slug=outcome.event.slug), 303)
+
+
+def _flash_outcome(message: str, outcome: service.Outcome) -> None:
+    flash(message)
+    for warning in outcome.warnings:
+        flash(warning, "warning")
+
+
+def _adding_a_row(form: EventForm) -> bool:
+    """"Add another session" (works without JavaScript): one more empty row, nothing saved."""
+    if request.form.get("action") != "add-session":
+        return False
+    if len(form.sessions) < service.MAX_SESSIONS:
+        form.sessions.append_entry()
+    return True
+
+
+def _render_form(form: EventForm, event: Event | None, error: DomainError | None = None,
+                 rows: list[int] | None = None):
+    """The event form, with a service's error put next to its field."""
+    placed = _place_error(form, error, rows or []) if error else _Placement()
+    cancelled = [s for s in event.sessions if s not in event.scheduled_sessions] if event else []
+    status = error.status if error else 200
+    return render_template("organizer/event_form.html", form=form, event=event,
+                           problem=error.message if error else None, placed=placed,
+                           cancelled_sessions=cancelled), status
+
+
+@dataclass
+class _Placement:
+    """Where an error went: an input's id, or a session row (fieldset)."""
+
+    target: str | None = None
+    row_errors: dict[int, str] = field(default_factory=dict)
+    sessions_error: str | None = None
+
+
+def _place_error(form: EventForm, error: DomainError, rows: list[int]) -> _Placement:
+    """Put ``error.message`` on the input its ``field`` names.
+
+    ``rows[i]`` is the form row that became ``sessions[i]`` of the body
+    (empty rows and cancelled sessions are left out of it).
+    """
+    name = error.field or ""
+    placement = _Placement()
+    match = _SESSION_FIELD.match(name)
+    if match and int(match[1]) < len(rows):
+        row = form.sessions[rows[int(match[1])]]
+        if match[2] in ("title", "start", "end"):
+            row[match[2]].errors = [error.message]
+            placement.target = row[match[2]].id
+        else:  # the entry as a whole, or its hidden id
+            placement.row_errors[rows[int(match[1])]] = error.message
+            placement.target = f"session-row-{rows[int(match[1])]}"
+        return placement
+    if name == "sessions" or match:
+        placement.sessions_error = error.message
+        placement.target = "sessions-heading"
+        return placement
+    list_match = _LIST_FIELD.match(name)
+    if list_match:
+        name = list_match[1]
+    if name in form and name not in ("sessions", "csrf_token"):
+        form[name].errors = [error.message]
+        placement.target = form[name].id
+    return placement
+
+
+def _form_data(event: Event) -> dict:
+    """The event as the form shows it: wall clock in the event's zone."""
+    zone = event.timezone
+    closes = event.registration_closes_at
+    return {
+        "title": event.title,
+        "slug": event.slug,
+        "description": event.description or "",
+        "timezone": zone,
+        "capacity": "" if event.capacity is None else str(event.capacity),
+        "registration_closes_at": _wall_clock(closes, zone) if closes else "",
+        "join_url": event.join_url or "",
+        "reminder_offsets_minutes": ", ".join(str(m) for m in
+                                              event.reminder_offsets_minutes or []),
+        "sessions": [{"id": str(s.id), "title": s.title, "start": _wall_clock(s.start_utc, zone),
+                      "end": _wall_clock(s.end_utc, zone), "remove": False}
+                     for s in event.scheduled_sessions],
+    }
+
+
+def _wall_clock(instant, zone: str) -> str:
+    """'2027-07-14T22:00', what an <input type=datetime-local> holds."""
+    return timezones.iso_local(instant, zone)[:16]
+
+
+SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
+                 "registration_closes_at", "join_url", "reminder_offsets_minutes")
+
+
+def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[int]]:
+    """The API-shaped body of a submitted form, and which row each session came from.
+
+    Editing, only what changed is sent, so that saving a form unchanged
+    changes nothing. A session row left as it was is sent with its UTC
+    offset: a time that happens twice (autumn) keeps the occurrence it had.
+    """
+    current = _form_data(event) if event else None
+    # Browsers send a textarea's line breaks as CRLF; the service stores LF.
+    submitted = {name: (form[name].data or "").replace("\r\n", "\n").strip()
+                 for name in SIMPLE_FIELDS}
+    body: dict = {}
+    for name, value in submitted.items():
+        if current is not None and value == current[name]:
+            continue
+        if name == "slug" and not value and current is None:
+            continue  # made from the title
+        body[name] = _convert(name, value)
+    if current is None:
+        body["status"] = form.status.data or "published"
+
+    zone_kept = current is not None and submitted["timezone"] == current["timezone"]
+    known = {row["id"]: row for row in current["sessions"]} if current else {}
+    sessions: list[dict] = []
+    rows: list[int] = []
+    changed = current is None
+    for index, row in enumerate(form.sessions):
+        values = {key: (row[key].data or "").strip() for key in ("id", "title", "start", "end")}
+        if row.remove.data or not any(values.values()):
+            changed = changed or bool(values["id"])
+            continue
+        entry: dict = {"title": values["title"], "start": values["start"], "end": values["end"]}
+        before = known.get(values["id"])
+        if values["id"]:
+            entry["id"] = int(values["id"]) if values["id"].isdigit() else values["id"]
+        if before is None or any(before[key] != values[key] for key in ("title", "start", "end")):
+            changed = True
+        if before is not None and zone_kept:
+            # A time left as it was goes with its offset (see the docstring).
+            stored = next(s for s in event.sessions if str(s.id) == values["id"])
+            for key, instant in (("start", stored.start_utc), ("end", stored.end_utc)):
+                if values[key] == before[key]:
+                    entry[key] = timezones.iso_local(instant, event.timezone)
+        sessions.append(entry)
+        rows.append(index)
+    if changed or (current is not None and len(sessions) != len(known)):
+        body["sessions"] = sessions
+    return body, rows
+
+
+def _convert(name: str, value: str):
+    """A form string as the API's type; what cannot be converted goes as typed,
+    for the service to refuse with its message."""
+    if name == "capacity":
+        return _number(value)
+    if name == "registration_closes_at":
+        return value or None
+    if name == "reminder_offsets_minutes":
+        return [_number(part) for part in re.split(r"[\s,;]+", value) if part]
+    return value
+
+
+def _number(value: str | None):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _session_label(session, event: Event) -> str:
+    number = next((n for n, s in enumerate(event.sessions, start=1) if s.id == session.id), 0)
+    label = f"Session {number}"
+    return f"{label}: {session.title}" if session.title else label
+
+
+def _entry_labels(entries: list, event: Event) -> list[str]:
+    """What each audit entry is about, in words: 'Session 2: Part 2', 'Registration of Sok'."""
+    mentioned = {int(m[1]) for e in entries if (m := _REGISTRATION_FIELD.match(e.field))}
+    names = queries.names(mentioned)
+    sessions = {s.id: s for s in event.sessions}
+    labels = []
+    for entry in entries:
+        label = FIELD_LABELS.get(entry.field, entry.field)
+        session_match = _SESSION_FIELD.match(entry.field)
+        registration_match = _REGISTRATION_FIELD.match(entry.field)
+        if session_match and not session_match[2] and int(session_match[1]) in sessions:
+            label = _session_label(sessions[int(session_match[1])], event)
+        elif registration_match:
+            name = names.get(int(registration_match[1]), f"registration {registration_match[1]}")
+            session = sessions.get(int(registration_match[3] or 0))
+            if registration_match[2] == "status":
+                label = f"Registration of {name}"
+            else:
+                where = _session_label(session, event) if session else "a session"
+                label = f"{name} attended {where}"
+        labels.append(label)
+    return labels

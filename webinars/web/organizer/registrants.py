@@ -1,0 +1,201 @@
+"""Registrants of an event: the table, cancel and promote, check-in, the CSV, messages.
+
+Organizer URLs name a registration by its row id, never by its manage token:
+the token is the registrant's key and stays out of organizers' URLs and logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+
+from ...core import countries, timezones
+from ...core.errors import DomainError, NotFound
+from ...events.queries import session_of
+from ...models import Event, EventStatus, Registration, RegistrationStatus, SessionStatus
+from ...registrations import attendance, broadcast, queries, seats
+from . import bp, event_or_404, me, my_zone
+from .forms import ButtonForm, MessageForm
+
+FILTERS = {
+    "all": None,
+    "confirmed": [RegistrationStatus.CONFIRMED],
+    "waitlisted": [RegistrationStatus.WAITLISTED],
+    "cancelled": [RegistrationStatus.CANCELLED],
+}
+STATUS_WORDS = {"confirmed": "Confirmed", "waitlisted": "Waiting", "cancelled": "Cancelled"}
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP:
+# CSV injection); a leading apostrophe makes it text. Tab and CR are on the list too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _rows(event: Event, status_filter: str) -> list[Registration]:
+    """Registrations in the order they came (the waiting list's order)."""
+    return queries.in_arrival_order(event.id, FILTERS[status_filter])
+
+
+def _status_filter() -> str:
+    value = request.args.get("status", "all")
+    return value if value in FILTERS else "all"
+
+
+def country_name(code: str) -> str:
+    """'Cambodia' for 'KH'; 'Not given' for an empty code."""
+    return countries.country_name(code) or code or "Not given"
+
+
+@bp.get("/events/<slug>/registrations")
+def registrants(slug: str):
+    """The table of registrants with status filters and per-country counts."""
+    event = event_or_404(slug)
+    status_filter = _status_filter()
+    counted = queries.seats(event)
+    return render_template(
+        "organizer/registrations.html", event=event, rows=_rows(event, status_filter),
+        status_filter=status_filter, filters=list(FILTERS), status_words=STATUS_WORDS,
+        positions=queries.waitlist_positions(event.id),
+        attended=attendance.counts(event.id), sessions_held=len(event.scheduled_sessions),
+        countries=queries.by_country(event.id), country_name=country_name,
+        confirmed=counted.confirmed, waiting=counted.waiting, zone=my_zone(),
+        button=ButtonForm(), free_seat=counted.free)
+
+
+def _registration_of(event: Event, registration_id: int) -> Registration:
+    try:
+        return queries.of_event(event, registration_id)
+    except NotFound:
+        abort(404)
+
+
+def _back(event: Event):
+    # Back to the table with the filter the organizer was using.
+    status_filter = request.form.get("status_filter", "all")
+    params = {"status": status_filter} if status_filter in FILTERS and \
+        status_filter != "all" else {}
+    return redirect(url_for("organizer.registrants", slug=event.slug, **params), 303)
+
+
+@bp.post("/events/<slug>/registrations/<int:registration_id>/cancel")
+def cancel_registration(slug: str, registration_id: int):
+    """Cancel someone's registration; they are mailed, the first person waiting moves up."""
+    return _act_on(slug, registration_id, lambda r: seats.cancel(r.token, actor=me()),
+                   "The registration of {name} is cancelled; they are being told.")
+
+
+@bp.post("/events/<slug>/registrations/<int:registration_id>/promote")
+def promote_registration(slug: str, registration_id: int):
+    """Give a free seat to someone on the waiting list, out of turn if need be."""
+    return _act_on(slug, registration_id, lambda r: seats.promote(r.token, me()),
+                   "{name} has a seat now and is being told.")
+
+
+def _act_on(slug: str, registration_id: int, action, done: str):
+    # The service decides; this door only reports its answer and goes back.
+    event = event_or_404(slug)
+    registration = _registration_of(event, registration_id)
+    name = registration.name
+    try:
+        action(registration)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done.format(name=name))
+    return _back(event)
+
+
+@bp.get("/events/<slug>/registrations.csv")
+def registrations_csv(slug: str):
+    """Everyone registered, for spreadsheets: UTF-8 with a BOM, formulas defused."""
+    event = event_or_404(slug)
+    zone = my_zone()
+    sessions = event.scheduled_sessions
+    present = attendance.by_session(event.id)
+    positions = queries.waitlist_positions(event.id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["Name", "Email", "Status", "Waiting-list position", "Country code", "Country",
+         "Organization", "Time zone", f"Registered at ({zone})", f"Cancelled at ({zone})"]
+        + [f"Attended session {n}" + (f": {s.title}" if s.title else "")
+           for n, s in enumerate(sessions, start=1)])
+    for row in _rows(event, _status_filter()):
+        writer.writerow([_cell(value) for value in [
+            row.name, row.email, row.status, positions.get(row.id, ""), row.country,
+            countries.country_name(row.country), row.organization, row.timezone,
+            _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
+        ] + ["yes" if row.id in present.get(s.id, ()) else "" for s in sessions]])
+    # The BOM is how Excel knows the file is UTF-8 (Khmer, Lao, Burmese, Thai names).
+    body = "\ufeff" + buffer.getvalue()
+    return Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename={event.slug}-registrations.csv"})
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _spreadsheet_time(instant, zone: str) -> str:
+    # A form every spreadsheet reads as a date and time.
+    return timezones.iso_local(instant, zone)[:16].replace("T", " ") if instant else ""
+
+
+@bp.route("/events/<slug>/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+def session_attendance(slug: str, session_id: int):
+    """Check people in for one session: a list of checkboxes, saved at once."""
+    event = event_or_404(slug)
+    try:
+        session = session_of(event, session_id)
+    except NotFound:
+        abort(404)
+    problem = None
+    status = 200
+    if request.method == "POST":
+        try:
+            wanted = {int(value) for value in request.form.getlist("present")}
+        except ValueError:
+            abort(400)
+        try:
+            added, removed = attendance.record(event.id, session_id, wanted, me())
+        except DomainError as exc:
+            problem, status = exc.message, exc.status
+        else:
+            flash(f"Attendance saved: {added} checked in, {removed} unchecked.")
+            return redirect(url_for("organizer.session_attendance", slug=event.slug,
+                                    session_id=session_id), 303)
+        event = event_or_404(slug)
+        session = session_of(event, session_id)
+    number = [s.id for s in event.sessions].index(session.id) + 1
+    return render_template(
+        "organizer/attendance.html", event=event, session=session, number=number,
+        people=attendance.roll(event.id, session_id), present=attendance.present_ids(session_id),
+        button=ButtonForm(), zone=my_zone(), problem=problem, country_name=country_name,
+        cancelled=session.status != SessionStatus.SCHEDULED
+        or event.status == EventStatus.CANCELLED), status
+
+
+@bp.route("/events/<slug>/message", methods=["GET", "POST"])
+def message(slug: str):
+    """Write to every confirmed (or every waiting) registrant."""
+    event = event_or_404(slug)
+    form = MessageForm()
+    problem = None
+    status = 200
+    if request.method == "POST":
+        try:
+            sent = broadcast.send_to_registrants(event.id, form.audience.data, form.subject.data,
+                                                form.body.data, me())
+        except DomainError as exc:
+            problem, status = exc.message, exc.status
+            if exc.field in ("audience", "subject", "body"):
+                form[exc.field].errors = [exc.message]
+            event = event_or_404(slug)
+        else:
+            flash(f"Your message is on its way to {sent.count} "
+                  f"{'person' if sent.count == 1 else 'people'}.")
+            return redirect(url_for("organizer.event_page", slug=event.slug), 303)
+    counted = queries.seats(event)
+    return render_template("organizer/message.html", event=event, form=form, problem=problem,
+                           confirmed=counted.confirmed, waiting=counted.waiting), status

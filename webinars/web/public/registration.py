@@ -1,0 +1,85 @@
+"""Register through the web form; the private manage page behind an unguessable token."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from ...core.errors import Conflict, ValidationError
+from ...events.queries import get_event
+from ...models import RegistrationStatus
+from ...registrations import queries, seats
+from ..templating import viewer_zone
+from . import bp
+from .forms import CancelForm, RegistrationForm
+
+
+def render_event(event, form: RegistrationForm, status: int = 200, problem: str | None = None):
+    """The event page with its registration form (and any errors)."""
+    counted = queries.seats(event)
+    return render_template("public/event.html", event=event, form=form, problem=problem,
+                           registration_open=queries.is_open(event), seats_left=counted.left,
+                           waitlist_count=counted.waiting), status
+
+
+@bp.get("/events/<slug>")
+def event_page(slug: str):
+    """One event: every session in its zone and the viewer's, and the form."""
+    event = get_event(slug)  # NotFound is the app's 404 page
+    return render_event(event, RegistrationForm(timezone=viewer_zone() or ""))
+
+
+@bp.post("/events/<slug>/register")
+def register(slug: str):
+    """Take the form; land on the manage page, or show the form again with messages."""
+    event = get_event(slug)  # NotFound is the app's 404 page
+    form = RegistrationForm()
+    if not form.validate_on_submit():
+        return render_event(event, form, 400, "The form had expired. Please submit it again.")
+    data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
+                                                "timezone")}
+    try:
+        result = seats.register(event.slug, data)
+    except ValidationError as exc:
+        if exc.field in form:
+            form[exc.field].errors = [exc.message]
+        return render_event(event, form, 422, exc.message)
+    except Conflict as exc:
+        return render_event(event, form, 409, exc.message)
+    if not result.created:
+        flash("You were registered already with this address; here is your registration.")
+    elif result.status == RegistrationStatus.CONFIRMED:
+        flash("You are registered. A confirmation is on its way to your inbox.")
+    else:
+        flash("The event is full: you are on the waiting list. We have emailed you.")
+    return redirect(url_for("public.manage", token=result.token), 303)
+
+
+@bp.get("/registrations/<token>")
+def manage(token: str):
+    """Status, the sessions in the registrant's zone, and a cancel button."""
+    registration = queries.by_token(token)
+    response = render_template(
+        "public/manage.html", registration=registration, event=registration.event,
+        zone=viewer_zone() or registration.timezone,
+        position=queries.waitlist_position(registration), form=CancelForm())
+    return _private(response)
+
+
+@bp.post("/registrations/<token>/cancel")
+def cancel(token: str):
+    """Cancel from the manage page."""
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash("The page had expired; please press Cancel again.", "error")
+        return redirect(url_for("public.manage", token=token), 303)
+    seats.cancel(token)
+    flash("Your registration is cancelled. A confirmation is on its way.")
+    return redirect(url_for("public.manage", token=token), 303)
+
+
+def _private(body: str):
+    # The token is in the URL: keep it out of Referer headers, caches and search engines.
+    return body, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
+                       "X-Robots-Tag": "noindex"}
+
+

@@ -1,0 +1,33 @@
+"""The delivery work the pump runs: compose due notices, then send the outbox, until done.
+
+Always in this order, because a notice queues mail: webinars.registrations.notices
+turns new registrations into outbox rows (and reminders), webinars.mail.outbox
+sends them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..mail import pump
+from ..mail.outbox import Report, send_pending
+from ..registrations.notices import process_due
+
+
+def drain() -> Report:
+    """Prepare every due notice and send every due message; returns the totals."""
+    total = Report()
+    with pump.delivering():
+        while True:
+            prepared = process_due()
+            report = send_pending()
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            if not (prepared or report.sent or report.retried or report.failed):
+                return total
+
+
+def wire(app: Flask) -> None:
+    """Make :func:`drain` what every commit that queued mail wakes (webinars.mail.pump)."""
+    pump.install(app, drain)

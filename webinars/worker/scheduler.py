@@ -1,0 +1,171 @@
+"""APScheduler wiring: it decides *when* the senders run, never *what* they send.
+
+Jobs: at start, a refresh of sessions whose zone's rules changed (a
+tzdata update arrives with a deploy, so a restart is when it can have
+happened); one ``date`` job per pending reminder group, keyed
+``reminder:<session>:<offset>`` so that a moved session replaces its job
+rather than adding one; an ``interval`` sweep that sends whatever is due
+(downtime, changes made by other processes, retries), delivers the mail
+outbox, refreshes the reminder jobs and writes a heartbeat for /healthz; and
+a short ``mail`` poll (every MAIL_POLL_SECONDS, default 2) that delivers
+what web workers queued.
+
+The scheduler runs in UTC with aware datetimes. Misfire policy: jobs have no
+grace limit (``misfire_grace_time=None``) and coalesce, because lateness is
+judged by :func:`webinars.reminders.sending.send_due` itself: late but before the
+session starts, send; after it starts, skip and record. The job store is in
+memory on purpose: the database rows are the truth and are read again at
+every start, so nothing is lost with the process.
+
+Where it runs: ``flask --app webinars scheduler`` (its own process, for
+production next to gunicorn workers started with WEBINARS_SCHEDULER=off), or
+a background thread of ``flask run`` with WEBINARS_SCHEDULER=embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from ..core.db import db
+from ..events.service import refresh_timezones
+from ..reminders import queries as reminder_queries
+from ..reminders.sending import send_due
+from . import drain, heartbeat
+
+log = logging.getLogger(__name__)
+JOB_HORIZON = 1000  # reminder groups kept as jobs; the sweep covers the rest
+
+# The reminder senders (send_due) are threads that mostly wait for the mail
+# server and the database. Each wait ends with the thread asking for the GIL
+# back, and at Python's default switch interval it can wait a whole interval
+# whenever another thread runs Python for longer (loading a batch, most
+# likely), while the mail server sits idle: fan-out step 5 in
+# docs/performance.md.
+SWITCH_INTERVAL = 0.0005
+
+
+def prepare_process() -> None:
+    """Tune the interpreter for a process that runs only the scheduler: hand the GIL over sooner.
+
+    Sets the switch interval to SWITCH_INTERVAL for the whole process, which
+    suits ``flask scheduler`` (it serves no requests). Never call it in a web
+    worker, under ``flask run`` (the embedded scheduler) or in tests.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+class Runner:
+    """The jobs, each run inside an app context with its own database session."""
+
+    def __init__(self, app: Flask, scheduler: BaseScheduler):
+        self.app = app
+        self.scheduler = scheduler
+
+    def sweep(self) -> None:
+        """Send what is due, deliver the outbox, refresh jobs, beat the heart."""
+        with self.app.app_context():
+            try:
+                heartbeat.beat("scheduler", f"pid {os.getpid()}")
+                report = send_due()
+                if report.sent or report.skipped or report.failed:
+                    log.info("reminders: %s", report)
+                drain.drain()
+                self.sync_jobs()
+            finally:
+                db.session.remove()
+
+    def mail(self) -> None:
+        """Compose due confirmations and deliver the outbox (a cheap poll when idle)."""
+        with self.app.app_context():
+            try:
+                drain.drain()
+            finally:
+                db.session.remove()
+
+    def fire(self) -> None:
+        """A reminder group fell due: send every due reminder (not only this group's)."""
+        with self.app.app_context():
+            try:
+                report = send_due()
+                log.info("reminders: %s", report)
+            finally:
+                db.session.remove()
+
+    def refresh(self) -> None:
+        """Move sessions whose zone's rules changed (a tzdata update came with this start)."""
+        with self.app.app_context():
+            try:
+                refresh_timezones()
+            finally:
+                db.session.remove()
+
+    def sync_jobs(self) -> None:
+        """One date job per pending (session, offset) group, at its earliest due time."""
+        for session_id, offset, due_at in reminder_queries.next_due()[:JOB_HORIZON]:
+            self.scheduler.add_job(self.fire, "date", run_date=due_at,
+                                   id=f"reminder:{session_id}:{offset}",
+                                   replace_existing=True)
+
+
+def build(app: Flask, *, blocking: bool) -> BaseScheduler:
+    """A UTC scheduler with the sweep job, not started."""
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    runner = Runner(app, scheduler)
+    scheduler.add_job(runner.refresh, "date", run_date=datetime.now(UTC), id="refresh-timezones")
+    scheduler.add_job(runner.sweep, "interval",
+                      seconds=int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60)),
+                      id="sweep", next_run_time=datetime.now(UTC))
+    # Web workers started with WEBINARS_MAIL_DELIVERY=manual leave their mail
+    # to this poll: they then spend nothing but the seat decision on a request.
+    scheduler.add_job(runner.mail, "interval",
+                      seconds=float(app.config.get("MAIL_POLL_SECONDS", 2)), id="mail")
+    return scheduler
+
+
+_embedded: BackgroundScheduler | None = None
+_embedded_lock = threading.Lock()
+
+
+def start_embedded(app: Flask) -> None:
+    """Start the background-thread scheduler, once per process."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = build(app, blocking=False)
+            _embedded.start()
+            log.info("embedded scheduler started in pid %s", os.getpid())
+
+
+def wire(app: Flask) -> None:
+    """Start the embedded scheduler when this process will serve requests.
+
+    Under ``flask run`` it starts now, in the process that serves (with the
+    debug reloader, the child, never the watching parent). Under another
+    server (gunicorn with WEBINARS_SCHEDULER=embedded) it starts with the
+    first request. CLI commands and tests never start one.
+    """
+    if app.config.get("SCHEDULER") != "embedded" or app.testing:
+        return
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.info_name == "run":
+        reloading = ctx.params.get("reload")
+        if reloading is None:
+            reloading = app.debug
+        if not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+            start_embedded(app)
+        return
+    if ctx is not None:
+        return  # another CLI command: no scheduler
+    app.before_request(lambda: start_embedded(app))
