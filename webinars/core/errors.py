@@ -9,9 +9,17 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base class: a message meant for the person who made the request."""
+    """Base class: a message meant for the person who made the request.
+
+    Each kind names its HTTP status in its class line
+    (``class NotFound(DomainError, status=404)``); the API answers with it.
+    """
 
     status = 400
+
+    def __init_subclass__(cls, *, status: int, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.status = status
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -26,37 +34,25 @@ class DomainError(Exception):
         return body
 
 
-class BadRequest(DomainError):
+class BadRequest(DomainError, status=400):
     """The request cannot be read at all (not JSON, not an object)."""
 
-    status = 400
 
-
-class Unauthorized(DomainError):
+class Unauthorized(DomainError, status=401):
     """No valid credentials."""
 
-    status = 401
 
-
-class NotFound(DomainError):
+class NotFound(DomainError, status=404):
     """The thing asked for does not exist (or is not visible to the asker)."""
 
-    status = 404
 
-
-class Conflict(DomainError):
+class Conflict(DomainError, status=409):
     """The request is well formed but the current state refuses it."""
 
-    status = 409
 
-
-class Unavailable(DomainError):
-    """Something the request needs (the database) cannot be reached now."""
-
-    status = 503
-
-
-class ValidationError(DomainError):
+class ValidationError(DomainError, status=422):
     """A field has a wrong value; ``field`` names it."""
 
-    status = 422
+
+class Unavailable(DomainError, status=503):
+    """Something the request needs (the database) cannot be reached now."""

@@ -2,77 +2,23 @@
 
 Dates are the next future occurrence of the announced day, so that the demo
 can always be registered for. The announcement gives no date for the Tonle
-Sap symposium; it is set here on the next 10 March, 09:00-11:30 in Phnom Penh
-(ahead of the dry-season low of the lake, when its future is discussed most).
+Sap symposium; demo.toml sets it on the next 10 March, 09:00-11:30 in Phnom
+Penh.
 """
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime
+from pathlib import Path
 
 from ..core import clock
 from ..core.errors import NotFound
 from . import queries, service
 
-MEKONG_DELTA = {
-    "slug": "sustainable-mekong-river-delta",
-    "title": "Fostering Solutions and Collaboration for a Sustainable Mekong River Delta",
-    "description": (
-        "Global and regional experts discuss what threatens the Mekong River Delta, from "
-        "rising saltwater intrusion to drought, and how governments, researchers and "
-        "communities can work on solutions together.\n\n"
-        "Mekong-U.S. Partnership webinar."
-    ),
-    "timezone": "America/New_York",
-    "month_day": (7, 14),
-    "times": [("22:00", "23:30")],
-    "capacity": None,
-    "join_url": "https://meet.example.org/mekong-delta",
-}
-
-TONLE_SAP = {
-    "slug": "thriving-tonle-sap",
-    "title": "An Uncertain Future: Working Towards a Thriving Tonle Sap",
-    "description": (
-        "The second Mekong Virtual Symposium brings together the people who work on the "
-        "Tonle Sap Lake in Cambodia: fishing and fish migration, plastics, floods and "
-        "droughts, sediment, and the effects of dams. With drought and dams delaying the "
-        "Mekong's seasonal flow reversal year after year, the lake's future is uncertain.\n\n"
-        "Hosted by the U.S. Department of State and the Sustainable Infrastructure "
-        "Partnership."
-    ),
-    "timezone": "Asia/Phnom_Penh",
-    "month_day": (3, 10),
-    "times": [("09:00", "11:30")],
-    "capacity": 300,
-    "join_url": "https://meet.example.org/tonle-sap",
-}
-
-TCTP = {
-    "slug": "tctp-cybersecurity-workshop",
-    "title": "U.S.-Singapore Third Country Training Program: Cybersecurity Workshop",
-    "description": (
-        "A four-part virtual course co-hosted by the United States and Singapore for "
-        "participants from every ASEAN member, Timor-Leste and the ASEAN Secretariat: "
-        "whole-of-government cyber coordination, a risk-based approach to cybersecurity, "
-        "and the framework of responsible state behaviour in cyberspace.\n\n"
-        "Limited to 30 participants."
-    ),
-    "timezone": "Asia/Singapore",
-    # Oct 26, 27, Nov 2, 3: sessions 1-2 and 3-4 fall on each side of the
-    # first Sunday of November in most years, when US daylight saving ends.
-    "month_day": (10, 26),
-    "days": [(10, 26), (10, 27), (11, 2), (11, 3)],
-    "times": [("09:00", "11:30")] * 4,
-    "session_titles": ["Whole-of-government cyber coordination",
-                       "A risk-based approach to cybersecurity",
-                       "Responsible state behaviour in cyberspace",
-                       "Bringing the lessons home"],
-    "capacity": 30,
-    "join_url": "https://meet.example.org/tctp-cyber",
-}
-
-PROGRAMME = (MEKONG_DELTA, TONLE_SAP, TCTP)
+# The events themselves are data: demo.toml beside this file.
+PROGRAMME = tuple(tomllib.loads(
+    (Path(__file__).with_name("demo.toml")).read_text(encoding="utf-8"))["event"])
 
 
 def _next_year_for(month: int, day: int, today: date) -> int:
@@ -90,8 +36,8 @@ def payload(spec: dict, today: date) -> dict:
          "end": f"{datetime(year, m, d):%Y-%m-%d}T{end}"}
         for (m, d), (start, end), title in zip(days, spec["times"], titles, strict=True)
     ]
-    return {key: spec[key] for key in ("slug", "title", "description", "timezone",
-                                       "capacity", "join_url")} | {"sessions": sessions}
+    return {key: spec.get(key) for key in ("slug", "title", "description", "timezone",
+                                           "capacity", "join_url")} | {"sessions": sessions}
 
 
 def seed(organizer=None) -> list[str]:

@@ -24,10 +24,12 @@ a background thread of ``flask run`` with WEBINARS_SCHEDULER=embedded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import click
@@ -71,43 +73,39 @@ class Runner:
         self.app = app
         self.scheduler = scheduler
 
-    def sweep(self) -> None:
-        """Send what is due, deliver the outbox, refresh jobs, beat the heart."""
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[None]:
+        # Each job runs in an app context, with a database session of its own.
         with self.app.app_context():
             try:
-                heartbeat.beat("scheduler", f"pid {os.getpid()}")
-                report = send_due()
-                if report.sent or report.skipped or report.failed:
-                    log.info("reminders: %s", report)
-                drain.drain()
-                self.sync_jobs()
+                yield
             finally:
                 db.session.remove()
+
+    def sweep(self) -> None:
+        """Send what is due, deliver the outbox, refresh jobs, beat the heart."""
+        with self._job():
+            heartbeat.beat("scheduler", f"pid {os.getpid()}")
+            report = send_due()
+            if report.sent or report.skipped or report.failed:
+                log.info("reminders: %s", report)
+            drain.drain()
+            self.sync_jobs()
 
     def mail(self) -> None:
         """Compose due confirmations and deliver the outbox (a cheap poll when idle)."""
-        with self.app.app_context():
-            try:
-                drain.drain()
-            finally:
-                db.session.remove()
+        with self._job():
+            drain.drain()
 
     def fire(self) -> None:
         """A reminder group fell due: send every due reminder (not only this group's)."""
-        with self.app.app_context():
-            try:
-                report = send_due()
-                log.info("reminders: %s", report)
-            finally:
-                db.session.remove()
+        with self._job():
+            log.info("reminders: %s", send_due())
 
     def refresh(self) -> None:
         """Move sessions whose zone's rules changed (a tzdata update came with this start)."""
-        with self.app.app_context():
-            try:
-                refresh_timezones()
-            finally:
-                db.session.remove()
+        with self._job():
+            refresh_timezones()
 
     def sync_jobs(self) -> None:
         """One date job per pending (session, offset) group, at its earliest due time."""
