@@ -97,7 +97,7 @@ def ping_when_idle(engine: Engine) -> None:
     receives nothing unless the server is closing it (it sends the reason,
     then closes), and a ping's round trip on every checkout took a
     measurable share of a registration burst's rate (docs/performance.md,
-    "pings"). SQLite files need no such check.
+    burst step 6). SQLite files need no such check.
     """
     if engine.dialect.name == "sqlite":
         return

@@ -2,7 +2,7 @@
 
 Written directly rather than through ``email.message``, whose header registry
 parses every header it is given: too slow for a burst of confirmations or a
-reminder fan-out (docs/performance.md, "What was measured", 1). Headers are
+reminder fan-out (docs/performance.md, fan-out step 1). Headers are
 RFC 2047-encoded here; CR/LF never reach them (refused when the text was
 accepted, by webinars.core.validation).
 """

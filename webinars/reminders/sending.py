@@ -128,7 +128,7 @@ def _skip_stale(report: Report) -> None:
         started = sa.select(EventSession.id).where(EventSession.start_utc <= now)
         # Grouped, not a correlated EXISTS: with fresh rows and stale statistics
         # PostgreSQL planned the EXISTS as a nested loop over all due reminders
-        # squared (docs/performance.md, "What was measured", 1); the groups
+        # squared (docs/performance.md, fan-out step 3); the groups
         # with more than one due reminder are few.
         due = sa.and_(Reminder.status == PENDING, Reminder.due_at <= now)
         crowded = (sa.select(Reminder.registration_id, Reminder.session_id,
