@@ -15,7 +15,7 @@ from test_api_events import MEKONG
 
 from webinars.core.db import db
 from webinars.models import EventSession, OutboxMessage, Reminder
-from webinars.worker.scheduler import Runner
+from webinars.worker import scheduler
 
 # MEKONG: 2027-07-14 22:00-23:30 in New York (EDT), 02:00 UTC the next day.
 START = datetime(2027, 7, 15, 2, 0, tzinfo=UTC)
@@ -140,16 +140,60 @@ def test_a_wall_clock_the_zone_now_skips_is_reported_and_left_alone(app, client,
     result = app.test_cli_runner().invoke(args=["refresh-timezones"])
 
     assert result.exit_code == 1
-    assert "mekong: not moved" in result.output
+    assert "mekong: a session was not moved" in result.output
     assert "no longer exists in America/New_York" in result.output
     assert session(session_id).start_utc == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
 
 
-def test_the_scheduler_refreshes_at_start(app, client, auth):
+def test_the_scheduler_refreshes_first_when_it_starts(app, client, auth, frozen_clock):
     event = create(client, auth)
     session_id = event["sessions"][0]["id"]
+    register(client)
+    # Under the old rules the session was an hour earlier, and so was its
+    # hour-before reminder: at 01:30 UTC it looks due. By today's rules it is not.
     old_rules(session_id, timedelta(hours=-1))
+    frozen_clock.set(START - timedelta(minutes=90))
+    sweep = scheduler.build(app, blocking=False).get_job("sweep").func
 
-    Runner(app, scheduler=None).refresh()
+    sweep()
 
     assert session(session_id).start_utc == START
+    assert [r.status for r in db.session.scalars(sa.select(Reminder).where(
+        Reminder.offset_minutes == 60))] == ["pending"]
+
+
+def test_one_skipped_wall_clock_does_not_keep_the_other_sessions_on_old_rules(
+        app, client, auth):
+    event = create(client, auth, sessions=[
+        {"start": "2027-07-14T22:00", "end": "2027-07-14T23:30"},
+        {"start": "2027-07-15T22:00", "end": "2027-07-15T23:30"}])
+    first, second = (s["id"] for s in event["sessions"])
+    old_rules(second, timedelta(hours=1))
+    with db.engine.begin() as conn:  # the first, stored where the zone now skips an hour
+        conn.execute(sa.update(EventSession).where(EventSession.id == first).values(
+            start_local=datetime(2027, 3, 14, 2, 30), end_local=datetime(2027, 3, 14, 3, 30),
+            start_utc=datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
+            end_utc=datetime(2027, 3, 14, 8, 30, tzinfo=UTC)))
+
+    result = app.test_cli_runner().invoke(args=["refresh-timezones"])
+
+    assert result.exit_code == 1
+    assert "mekong: 1 session(s) moved" in result.output
+    assert "no longer exists" in result.output
+    assert session(second).start_utc == START + timedelta(days=1)
+    assert session(first).start_utc == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+
+
+def test_a_draft_moves_quietly_and_a_cancelled_event_not_at_all(app, client, auth):
+    event = create(client, auth, status="draft")
+    session_id = event["sessions"][0]["id"]
+    old_rules(session_id, timedelta(hours=1))
+    assert app.test_cli_runner().invoke(args=["refresh-timezones"]).exit_code == 0
+    assert session(session_id).start_utc == START  # drafts have no registrants to tell
+
+    assert client.post("/api/v1/events/mekong/cancel", headers=auth).status_code == 200
+    old_rules(session_id, timedelta(hours=1))
+    sequence = session(session_id).sequence
+    result = app.test_cli_runner().invoke(args=["refresh-timezones"])
+    assert "agrees with today's time-zone rules" in result.output
+    assert session(session_id).sequence == sequence

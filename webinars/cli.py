@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 
@@ -20,6 +21,25 @@ from .worker import drain, scheduler
 
 def _fail(exc: DomainError) -> None:
     raise click.ClickException(exc.message)
+
+
+def _sends_mail(app: Flask):
+    """Deliver a command's mail before the process exits, not from a thread that dies with it.
+
+    With WEBINARS_MAIL_DELIVERY=background a command's commit would wake a
+    daemon thread, which the exiting process kills mid-batch (its claims then
+    wait for the sweep, and a message cut between the server's 250 and its
+    mark goes out twice). The command delivers inline instead; ``manual``
+    stays manual, since the scheduler sends then.
+    """
+    def decorate(command):
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            if app.config.get("MAIL_DELIVERY", "background") == "background":
+                app.config["MAIL_DELIVERY"] = "inline"
+            return command(*args, **kwargs)
+        return run
+    return decorate
 
 
 def register_cli(app: Flask) -> None:
@@ -70,6 +90,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--country", default="", help="BN, KH, ID, LA, MY, MM, PH, SG, TH, VN, "
                   "TL, US or other.")
     @click.option("--timezone", "zone", default="UTC", help="IANA zone for their mails.")
+    @_sends_mail(app)
     def register(slug: str, email: str, name: str, organization: str, country: str,
                  zone: str) -> None:
         """Register someone for an event (same rules as the form and the API)."""
@@ -86,6 +107,7 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("cancel-registration")
     @click.argument("token")
+    @_sends_mail(app)
     def cancel_registration(token: str) -> None:
         """Cancel a registration by its manage token; the first person waiting moves up."""
         try:
@@ -125,6 +147,7 @@ def register_cli(app: Flask) -> None:
                        f"{r.session_id}  to {r.registration.email}  {r.note}")
 
     @app.cli.command("refresh-timezones")
+    @_sends_mail(app)
     def refresh() -> None:
         """Move future sessions whose zone's rules changed (run after a tzdata update).
 
@@ -133,14 +156,14 @@ def register_cli(app: Flask) -> None:
         """
         results = refresh_timezones()
         for result in results:
-            if result.problem:
-                click.echo(f"{result.slug}: not moved: {result.problem}", err=True)
-            else:
+            if result.moved:
                 click.echo(f"{result.slug}: {result.moved} session(s) moved; registrants "
-                           "are being told.")
+                           "have been mailed an update.")
+            for problem in result.problems:
+                click.echo(f"{result.slug}: a session was not moved: {problem}", err=True)
         if not results:
             click.echo("Every future session agrees with today's time-zone rules.")
-        if any(r.problem for r in results):
+        if any(r.problems for r in results):
             raise SystemExit(1)
 
     @app.cli.command("seed-demo")

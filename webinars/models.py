@@ -116,7 +116,25 @@ class Event(db.Model):
     @property
     def registration_deadline(self) -> datetime | None:
         """When registration closes: the explicit time, else the first session's start."""
-        return self.registration_closes_at or self.starts_at
+        return self.deadline(self.registration_closes_at, self.starts_at)
+
+    @staticmethod
+    def deadline(closes_at: datetime | None, starts_at: datetime | None) -> datetime | None:
+        """The rule of :attr:`registration_deadline`, on the columns themselves."""
+        return closes_at or starts_at
+
+    def is_current(self, now: datetime) -> bool:
+        """Neither cancelled nor over: an organizer's dashboard lists it first."""
+        return self.status != EventStatus.CANCELLED and (self.ends_at is None
+                                                         or self.ends_at > now)
+
+    def has_ended(self, now: datetime) -> bool:
+        """Its last session is over."""
+        return self.ends_at is not None and self.ends_at <= now
+
+    def next_session(self, now: datetime) -> EventSession | None:
+        """The first scheduled session not yet over, if any."""
+        return next((s for s in self.scheduled_sessions if s.end_utc > now), None)
 
 
 class EventSession(db.Model):
@@ -145,6 +163,11 @@ class EventSession(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
+
+    @property
+    def called_off(self) -> bool:
+        """The session does not take place: it or its whole event is cancelled."""
+        return self.status != SessionStatus.SCHEDULED or self.event.status == EventStatus.CANCELLED
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -187,8 +210,8 @@ class Registration(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The confirmation (or waiting-list notice) and the reminders of a new
     # registration are prepared after the seat decision, outside the event's
-    # lock (webinars.notices). This flag, committed with the decision, is the
-    # promise that they will be: set until that work is done.
+    # lock (webinars.registrations.notices). This flag, committed with the
+    # decision, is the promise that they will be: set until that work is done.
     notice_due: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                              server_default=sa.false())
 

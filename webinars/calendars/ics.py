@@ -16,7 +16,7 @@ REQUEST or CANCEL, where it names the one registrant.
 Every VEVENT is one session: its UID is ``session.uid`` (set once, so every
 calendar that holds the session recognises each later version of it), its
 SEQUENCE is ``session.sequence`` (grown by the event service on every change
-a calendar must pick up), and its DTSTAMP comes from :func:`webinars.clock.now`.
+a calendar must pick up), and its DTSTAMP comes from :func:`webinars.core.clock.now`.
 DTSTART/DTEND are the UTC instants of the database shown as wall clock in the
 event's zone, with a VTIMEZONE in the file, so that calendars show the
 organizer's clock and follow its daylight-saving rules.
@@ -60,10 +60,8 @@ from ..core import clock, links, timezones
 from ..models import (
     Event,
     EventSession,
-    EventStatus,
     Registration,
     RegistrationStatus,
-    SessionStatus,
 )
 
 PRODID = "-//Webinars//Webinars calendars 1.0//EN"
@@ -162,7 +160,7 @@ def invitation(session: EventSession, registration: Registration, method: str) -
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     event = registration.event
-    if method == "REQUEST" and _is_cancelled(session, event):
+    if method == "REQUEST" and session.called_off:
         raise ValueError("this session is cancelled: send a CANCEL, not a REQUEST")
     if method == "REQUEST":
         vevent = _vevent(session, event, stamp=clock.now(),
@@ -257,7 +255,7 @@ def _vevent(session: EventSession, event: Event, *, stamp: datetime, description
     if location:
         vevent.add("LOCATION", location)
     vevent.add("URL", links.event_url(event.slug))
-    vevent.add("STATUS", status or ("CANCELLED" if _is_cancelled(session, event) else "CONFIRMED"))
+    vevent.add("STATUS", status or ("CANCELLED" if session.called_off else "CONFIRMED"))
     modified = max((t for t in (session.updated_at, event.updated_at) if t), default=None)
     if modified:
         vevent.add("LAST-MODIFIED", modified.astimezone(UTC))
@@ -286,10 +284,6 @@ def summary(session: EventSession, event: Event) -> str:
     if len(scheduled) > 1 and session in scheduled:
         return f"{event.title} (Part {scheduled.index(session) + 1} of {len(scheduled)})"
     return event.title
-
-
-def _is_cancelled(session: EventSession, event: Event) -> bool:
-    return event.status == EventStatus.CANCELLED or session.status == SessionStatus.CANCELLED
 
 
 def _in_order(sessions: Iterable[EventSession]) -> list[EventSession]:

@@ -6,7 +6,8 @@ write_transaction(...)``: the block begins a transaction that may write
 lock instead of failing later with "database is locked"), takes the locks it
 is given, commits when the block ends (even by ``return``), rolls back and
 re-raises when it raises, and then runs the callbacks registered with
-:func:`after_commit` during the block, in order, once each. That is how mail
+:func:`after_commit` during the block, in order, once each (one that fails
+is logged; the others still run). That is how mail
 leaves: queuing a message registers its delivery (``webinars.mail.outbox``),
 so no service calls a sender and none commits by hand. The rules for locks
 and the life of a registration are in docs/architecture.md.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -38,6 +40,8 @@ import sqlalchemy as sa
 
 from . import clock
 from .db import db
+
+log = logging.getLogger(__name__)
 
 #: A lock to take at the start of a transaction, given its connection
 #: (see webinars.locks).
@@ -68,7 +72,13 @@ def write_transaction(*locks: Lock, own_connection: bool = False) -> Iterator[sa
     finally:
         _pending.reset(token)
     for callback in dict.fromkeys(callbacks):
-        callback()
+        try:
+            callback()
+        except Exception:
+            # The change is committed: the caller must hear of its success,
+            # and the other callbacks must still run. What a failed delivery
+            # left undone the scheduler's sweep finds.
+            log.exception("an after-commit callback failed: %r", callback)
 
 
 @contextlib.contextmanager
@@ -103,11 +113,6 @@ def after_commit(callback: Callable[[], None]) -> None:
     if callbacks is None:
         raise RuntimeError("after_commit needs an open write_transaction")
     callbacks.append(callback)
-
-
-def in_write_transaction() -> bool:
-    """Whether this thread has a write transaction open."""
-    return _pending.get() is not None
 
 
 def end_read() -> None:

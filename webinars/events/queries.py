@@ -61,12 +61,20 @@ def feed_events() -> list[Event]:
         .options(sa.orm.selectinload(Event.sessions))))
 
 
-
-
 def all_events() -> list[Event]:
     """Every event, drafts and cancelled ones included, with their sessions (organizers)."""
     return list(db.session.scalars(
         sa.select(Event).options(sa.orm.selectinload(Event.sessions))))
+
+
+def current_and_past(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """(current events soonest first, then drafts without a date; the rest latest first)."""
+    now = clock.now()
+    current = sorted((e for e in events if e.is_current(now)),
+                     key=lambda e: (e.starts_at is None, e.starts_at or now, e.id))
+    past = sorted((e for e in events if not e.is_current(now)),
+                  key=lambda e: (e.starts_at or now, e.id), reverse=True)
+    return current, past
 
 
 def session_of(event: Event, session_id: int) -> EventSession:

@@ -418,7 +418,7 @@ class Refreshed:
 
     slug: str
     moved: int
-    problem: str | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 def refresh_timezones() -> list[Refreshed]:
@@ -428,48 +428,47 @@ def refresh_timezones() -> list[Refreshed]:
     were derived with the rules tzdata had then. Where today's rules read
     the wall clock as another instant, the session moves like any
     reschedule: its SEQUENCE grows, its reminders move, and registrants are
-    mailed an update. A wall clock that no longer exists is left as it was
-    and reported, for an organizer to choose a time. Sessions that have
-    started keep their instants. Each event is one transaction under its
-    lock; the audit trail records the change with no organizer.
+    mailed an update. A session whose wall clock no longer exists is left as
+    it was and reported, for an organizer to choose a time; the event's
+    other sessions move all the same. A session that has started, by either
+    reading, keeps its instants. Each event is one transaction under its
+    lock, checked again there; the audit trail records the change with no
+    organizer. ``registration_closes_at`` is kept as an instant and does
+    not follow (the organizer's form shows it in the event's zone).
     """
     end_read()  # judge what is stored now, not an older snapshot of it
     now = clock.now()
     results = []
-    for event in db.session.scalars(
-            sa.select(Event).where(Event.status != EventStatus.CANCELLED, Event.ends_at > now)
-            .options(sa.orm.selectinload(Event.sessions))).all():
-        slug = event.slug
+    candidates = db.session.execute(sa.select(Event.id, Event.slug).where(
+        Event.status != EventStatus.CANCELLED, Event.ends_at > now).order_by(Event.id)).all()
+    for event_id, slug in candidates:
         try:
-            if not _stale_sessions(event, now):
-                continue
-            moved = _refresh_event(event.id, now)
-        except DomainError as exc:
-            log.warning("event %s: %s", slug, exc.message)
-            results.append(Refreshed(slug, 0, exc.message))
+            moved, problems = _refresh_event(event_id, now)
+        except Exception:
+            # One event must not keep the others on the old rules.
+            log.exception("event %s: the time-zone refresh failed", slug)
+            results.append(Refreshed(slug, 0, ["the refresh failed; see the log"]))
             continue
-        log.info("event %s: %d session(s) moved by new time-zone rules", slug, moved)
-        results.append(Refreshed(slug, moved))
+        for problem in problems:
+            log.warning("event %s: %s", slug, problem)
+        if moved:
+            log.info("event %s: %d session(s) moved by new time-zone rules", slug, moved)
+        if moved or problems:
+            results.append(Refreshed(slug, moved, problems))
     return results
 
 
-def _stale_sessions(event: Event, now) -> dict[int, tuple]:
-    """{session id: (start, end) by today's rules} for future sessions whose instants differ."""
-    stale = {}
-    for session in event.scheduled_sessions:
-        if session.start_utc <= now:
-            continue
-        start = timezones.rule_change(session.start_local, session.start_utc, event.timezone)
-        end = timezones.rule_change(session.end_local, session.end_utc, event.timezone)
-        if start or end:
-            stale[session.id] = (start or session.start_utc, end or session.end_utc)
-    return stale
-
-
-def _refresh_event(event_id: int, now) -> int:
+def _refresh_event(event_id: int, now) -> tuple[int, list[str]]:
+    """Move one event's stale sessions under its lock; (how many moved, what could not move)."""
+    stale, problems = _stale_sessions(db.session.get(Event, event_id), now)
+    if not stale:
+        return 0, problems  # the common case: nothing to move, no lock taken
     with write_transaction(locks.event(event_id)):
         event = db.session.get(Event, event_id)
-        stale = _stale_sessions(event, now)  # again, under the lock
+        if event is None or event.status == EventStatus.CANCELLED or \
+                event.ends_at is None or event.ends_at <= now:
+            return 0, []  # cancelled or over since the scan
+        stale, problems = _stale_sessions(event, now)
         outcome = Outcome(event)
         before = audit.describe(event)
         for session in event.sessions:
@@ -477,11 +476,30 @@ def _refresh_event(event_id: int, now) -> int:
                 session.start_utc, session.end_utc = stale[session.id]
                 session.sequence += 1
                 outcome.moved.append(session)
-        refresh_span(event)
-        db.session.flush()
-        _follow_schedule(event, outcome)
-        audit.record_changes(event, before, audit.describe(event), None)
-    return len(outcome.moved)
+        if outcome.moved:
+            refresh_span(event)
+            db.session.flush()
+            _follow_schedule(event, outcome)
+            audit.record_changes(event, before, audit.describe(event), None)
+    return len(outcome.moved), problems
+
+
+def _stale_sessions(event: Event, now) -> tuple[dict[int, tuple], list[str]]:
+    """Future sessions whose instants differ by today's rules: ({id: (start, end)}, problems)."""
+    stale, problems = {}, []
+    for session in event.scheduled_sessions:
+        if session.start_utc <= now:
+            continue
+        try:
+            start = timezones.rule_change(session.start_local, session.start_utc,
+                                          event.timezone)
+            end = timezones.rule_change(session.end_local, session.end_utc, event.timezone)
+        except DomainError as exc:
+            problems.append(exc.message)
+            continue
+        if (start or end) and (start or session.start_utc) > now:
+            stale[session.id] = (start or session.start_utc, end or session.end_utc)
+    return stale, problems
 
 
 def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:

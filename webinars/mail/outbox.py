@@ -20,7 +20,12 @@ from flask import current_app
 
 from ..core import clock
 from ..core.db import UTCDateTime, db
-from ..core.transactions import after_commit, autocommit_connection, claim_for_sending
+from ..core.transactions import (
+    after_commit,
+    autocommit_connection,
+    claim_for_sending,
+    end_read,
+)
 from ..models import OutboxMessage
 from . import pump
 from .compose import Outgoing
@@ -68,7 +73,7 @@ def send_pending(limit: int = BATCH) -> Report:
         sa.select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.payload,
                   OutboxMessage.kind, OutboxMessage.attempts)
         .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
-    db.session.rollback()  # end the read; each mark commits on its own
+    end_read()  # each mark commits on its own
     transport = transport_for(current_app)
     marks = autocommit_connection()
     try:

@@ -9,7 +9,8 @@ send the outbox), so this package needs to know nothing of what the work is:
 * ``background`` (default): a daemon thread per process, woken right after
   each commit and every minute anyway, so mail goes out within seconds
   whether or not a scheduler process runs;
-* ``inline``: in the caller's thread, before it returns (tests, the CLI);
+* ``inline``: in the caller's thread, before it returns (tests; the CLI's
+  commands that send mail switch ``background`` to it, webinars.cli);
 * ``manual``: only the scheduler's sweep (and ``flask send-mail``).
 """
 

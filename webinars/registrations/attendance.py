@@ -15,11 +15,9 @@ from ..models import (
     Attendance,
     Event,
     EventSession,
-    EventStatus,
     Organizer,
     Registration,
     RegistrationStatus,
-    SessionStatus,
 )
 
 
@@ -77,7 +75,7 @@ def record(event_id: int, session_id: int, present: Iterable[int],
         session = db.session.get(EventSession, session_id)
         if event is None or session is None or session.event_id != event_id:
             raise NotFound("No such session in this event.")
-        if event.status == EventStatus.CANCELLED or session.status != SessionStatus.SCHEDULED:
+        if session.called_off:
             raise Conflict("This session is cancelled.")
         now = clock.now()
         if session.start_utc > now:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..core import clock
+from ..core import clock, countries
 from ..core.db import db
 from ..core.errors import NotFound
 from ..models import Attendance, Event, EventStatus, Registration, RegistrationStatus
@@ -84,8 +84,18 @@ def open_now(status: str, closes_at, starts_at) -> bool:
     session's start (Event.registration_deadline says the same).
     :func:`open_clause` is the same rule in SQL, for the deciding statement.
     """
-    deadline = closes_at or starts_at
+    deadline = Event.deadline(closes_at, starts_at)
     return status == EventStatus.PUBLISHED and (deadline is None or clock.now() < deadline)
+
+
+def can_promote(event: Event) -> bool:
+    """Someone waiting may be given a seat: the event is published and not over.
+
+    Unlike registration this holds after registration has closed: seats
+    freed by cancellations are given then. (A seat must also be free:
+    :attr:`Seats.free`.)
+    """
+    return event.status == EventStatus.PUBLISHED and not event.has_ended(clock.now())
 
 
 def open_clause(now):
@@ -192,5 +202,9 @@ def by_country(event_id: int) -> list[CountryCount]:
         if registration_id in came:
             attended[country] += 1
     codes = set(confirmed) | set(waiting) | set(attended)
+    # Ties in the order of the country's English name, as the report shows
+    # it; registrants who gave no country come after them.
     return sorted((CountryCount(code, confirmed[code], waiting[code], attended[code])
-                   for code in codes), key=lambda c: (-c.confirmed, -c.waiting, c.code))
+                   for code in codes),
+                  key=lambda c: (-c.confirmed, -c.waiting, not c.code,
+                                 countries.country_name(c.code) or c.code))

@@ -33,7 +33,9 @@ from .queries import (
     CANCELLED,
     CONFIRMED,
     WAITLISTED,
+    Seats,
     by_token,
+    can_promote,
     confirmed_count,
     first_waiting,
     is_open,
@@ -98,7 +100,7 @@ def register(slug: str, data: object) -> Registered:
     """Confirm a seat or join the waiting list; the decision is one locked statement.
 
     The common case, a new address for an open event, is three statements
-    sent with their COMMIT in one round trip (:mod:`webinars.roundtrip`):
+    sent with their COMMIT in one round trip (:mod:`webinars.core.roundtrip`):
     take the event's seat lock by its slug; insert the row with its status
     decided by the count of confirmed rows in the same statement (``INSERT
     ... SELECT ... ON CONFLICT DO NOTHING RETURNING``); step onto the waiting
@@ -253,8 +255,8 @@ def _step_waitlist(event_id: int, step: int) -> int:
 def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
     """A cancelled registration comes back, at the back of the queue."""
     now = clock.now()
-    taken = confirmed_count(registration.event_id)
-    status = CONFIRMED if capacity is None or taken < capacity else WAITLISTED
+    free = Seats(confirmed_count(registration.event_id), 0, capacity).free
+    status = CONFIRMED if free else WAITLISTED
     registration.name = applicant.name
     registration.email = applicant.email
     registration.organization = applicant.organization
@@ -334,10 +336,9 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
         event = registration.event
         if registration.status != WAITLISTED:
             raise Conflict(f"{registration.name} is not on the waiting list.")
-        if event.status != EventStatus.PUBLISHED:
-            raise Conflict("This event is not published; nobody can be moved up.")
-        if event.ends_at is not None and event.ends_at <= clock.now():
-            raise Conflict("This event has ended.")
+        if not can_promote(event):
+            raise Conflict("This event is not published; nobody can be moved up."
+                           if event.status != EventStatus.PUBLISHED else "This event has ended.")
         if not seats(event).free:
             raise Conflict(
                 f"All {event.capacity} seats are taken. Raise the capacity first to let "

@@ -29,7 +29,12 @@ from ..calendars import ics
 from ..calendars.times import session_times
 from ..core import clock, links
 from ..core.db import UTCDateTime, db
-from ..core.transactions import autocommit_connection, claim_for_sending, write_transaction
+from ..core.transactions import (
+    autocommit_connection,
+    claim_for_sending,
+    end_read,
+    write_transaction,
+)
 from ..mail import compose
 from ..mail.transports import transport_for
 from ..models import (
@@ -182,7 +187,7 @@ def _send_batch(ids: list[int], report: Report) -> None:
     finally:
         transport.close()
         marks.close()
-        db.session.rollback()  # end the read transaction that loaded the batch
+        end_read()  # the read transaction that loaded the batch
 
 
 def _still_wanted(reminder: Reminder, report: Report, marks: sa.Connection) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..core import clock
 from ..core.db import db
 from ..core.errors import Unavailable
-from ..core.transactions import write_transaction
+from ..core.transactions import end_read, write_transaction
 from ..models import Heartbeat
 
 
@@ -43,7 +43,7 @@ def last(name: str) -> Pulse | None:
         db.session.execute(sa.text("SELECT 1"))
         row = db.session.get(Heartbeat, name)
     except SQLAlchemyError as exc:
-        db.session.rollback()
+        end_read()
         raise Unavailable(f"The database cannot be reached: {exc}") from exc
     if row is None:
         return None

@@ -1,10 +1,11 @@
 """APScheduler wiring: it decides *when* the senders run, never *what* they send.
 
-Jobs: at start, a refresh of sessions whose zone's rules changed (a
-tzdata update arrives with a deploy, so a restart is when it can have
-happened); one ``date`` job per pending reminder group, keyed
+Jobs: one ``date`` job per pending reminder group, keyed
 ``reminder:<session>:<offset>`` so that a moved session replaces its job
-rather than adding one; an ``interval`` sweep that sends whatever is due
+rather than adding one; an ``interval`` sweep that first, once per start, moves sessions whose
+zone's rules changed (a tzdata update arrives with a deploy, so a start is
+when it can have happened, and it must come before any reminder is judged
+due), then sends whatever is due
 (downtime, changes made by other processes, retries), delivers the mail
 outbox, refreshes the reminder jobs and writes a heartbeat for /healthz; and
 a short ``mail`` poll (every MAIL_POLL_SECONDS, default 2) that delivers
@@ -72,6 +73,7 @@ class Runner:
     def __init__(self, app: Flask, scheduler: BaseScheduler):
         self.app = app
         self.scheduler = scheduler
+        self.refreshed = False  # the time-zone refresh of this start is done
 
     @contextlib.contextmanager
     def _job(self) -> Iterator[None]:
@@ -83,9 +85,12 @@ class Runner:
                 db.session.remove()
 
     def sweep(self) -> None:
-        """Send what is due, deliver the outbox, refresh jobs, beat the heart."""
+        """Refresh time zones once, send what is due, deliver the outbox, refresh jobs, beat."""
         with self._job():
             heartbeat.beat("scheduler", f"pid {os.getpid()}")
+            if not self.refreshed:
+                refresh_timezones()
+                self.refreshed = True
             report = send_due()
             if report.sent or report.skipped or report.failed:
                 log.info("reminders: %s", report)
@@ -102,11 +107,6 @@ class Runner:
         with self._job():
             log.info("reminders: %s", send_due())
 
-    def refresh(self) -> None:
-        """Move sessions whose zone's rules changed (a tzdata update came with this start)."""
-        with self._job():
-            refresh_timezones()
-
     def sync_jobs(self) -> None:
         """One date job per pending (session, offset) group, at its earliest due time."""
         for session_id, offset, due_at in reminder_queries.next_due()[:JOB_HORIZON]:
@@ -121,7 +121,6 @@ def build(app: Flask, *, blocking: bool) -> BaseScheduler:
     scheduler = kind(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     runner = Runner(app, scheduler)
-    scheduler.add_job(runner.refresh, "date", run_date=datetime.now(UTC), id="refresh-timezones")
     scheduler.add_job(runner.sweep, "interval",
                       seconds=int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60)),
                       id="sweep", next_run_time=datetime.now(UTC))

@@ -18,7 +18,7 @@ from ...core import clock, timezones
 from ...core.errors import DomainError
 from ...events import queries as event_queries
 from ...events import service
-from ...models import Event, EventStatus
+from ...models import Event
 from ...registrations import attendance, queries
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, CapacityForm, EventForm
@@ -48,16 +48,10 @@ FIELD_LABELS = {
 def dashboard():
     """Every event: seats taken of capacity, waiting list, next session in my zone."""
     events = event_queries.all_events()
+    current, past = event_queries.current_and_past(events)
     now = clock.now()
-    current = sorted((e for e in events if e.status != EventStatus.CANCELLED
-                      and (e.ends_at is None or e.ends_at > now)),
-                     key=lambda e: (e.starts_at is None, e.starts_at or now, e.id))
-    current_ids = {e.id for e in current}
-    past = sorted((e for e in events if e.id not in current_ids),
-                  key=lambda e: (e.starts_at or now, e.id), reverse=True)
     counts = queries.seats_of(events)
-    next_session = {e.id: next((s for s in e.scheduled_sessions if s.end_utc > now), None)
-                    for e in events}
+    next_session = {e.id: e.next_session(now) for e in events}
     return render_template("organizer/dashboard.html", current=current, past=past,
                            counts=counts, next_session=next_session, zone=my_zone())
 

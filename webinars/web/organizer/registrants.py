@@ -14,7 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from ...core import countries, timezones
 from ...core.errors import DomainError, NotFound
 from ...events.queries import session_of
-from ...models import Event, EventStatus, Registration, RegistrationStatus, SessionStatus
+from ...models import Event, Registration, RegistrationStatus
 from ...registrations import attendance, broadcast, queries, seats
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, MessageForm
@@ -59,7 +59,7 @@ def registrants(slug: str):
         attended=attendance.counts(event.id), sessions_held=len(event.scheduled_sessions),
         countries=queries.by_country(event.id), country_name=country_name,
         confirmed=counted.confirmed, waiting=counted.waiting, zone=my_zone(),
-        button=ButtonForm(), free_seat=counted.free)
+        button=ButtonForm(), free_seat=counted.free, can_promote=queries.can_promote(event))
 
 
 def _registration_of(event: Event, registration_id: int) -> Registration:
@@ -172,8 +172,7 @@ def session_attendance(slug: str, session_id: int):
         "organizer/attendance.html", event=event, session=session, number=number,
         people=attendance.roll(event.id, session_id), present=attendance.present_ids(session_id),
         button=ButtonForm(), zone=my_zone(), problem=problem, country_name=country_name,
-        cancelled=session.status != SessionStatus.SCHEDULED
-        or event.status == EventStatus.CANCELLED), status
+        cancelled=session.called_off), status
 
 
 @bp.route("/events/<slug>/message", methods=["GET", "POST"])
