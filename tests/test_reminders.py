@@ -174,6 +174,24 @@ def test_after_downtime_late_before_start_is_sent_and_after_start_skipped(
         [f"Reminder: {TCTP['title']} starts in 15 minutes"]
 
 
+def test_of_three_reminders_due_at_once_only_the_latest_goes_to_each_person(
+        mail_app, client, auth, smtp, frozen_clock):
+    assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong",
+                                                   reminder_offsets_minutes=[2880, 1440, 60]),
+                       headers=auth).status_code == 201
+    for n in (1, 2, 3):
+        register(client, "mekong", n)
+    frozen_clock.set(START - timedelta(minutes=40))  # the sender was down for two days
+    report = reminders.send_due()
+    assert (report.sent, report.skipped) == (3, 6)
+    for n in (1, 2, 3):
+        assert [m["Subject"] for m in sent_reminders(smtp, f"p{n}@example.org")] == \
+            [f"Reminder: {MEKONG['title']} starts in 40 minutes"]
+    assert sorted((r.offset_minutes, r.status) for r in rows()) == \
+        [(60, "sent")] * 3 + [(1440, "skipped")] * 3 + [(2880, "skipped")] * 3
+    assert reminders.send_due().sent == 0
+
+
 def test_temporary_smtp_failure_retries_permanent_records(mail_app, client, mekong, smtp,
                                                           frozen_clock):
     register(client, mekong, 1)

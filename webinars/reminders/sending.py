@@ -121,41 +121,62 @@ def _send_claimed(limit: int, report: Report) -> None:
         _send_batch(claimed, report)
 
 
+def due_now(now: datetime) -> sa.Select:
+    """Every pending reminder due at ``now``, with its session's start: what is judged stale."""
+    return (sa.select(Reminder.id, Reminder.registration_id, Reminder.session_id,
+                      Reminder.due_at, EventSession.start_utc)
+            .join(EventSession, EventSession.id == Reminder.session_id)
+            .where(Reminder.status == PENDING, Reminder.due_at <= now))
+
+
+# Ids per UPDATE when skipping: a few round trips for ten thousand, and well
+# below every driver's limit on parameters.
+_SKIP_CHUNK = 1000
+
+
 def _skip_stale(report: Report) -> None:
     """Skip, and say why, what nobody should receive any more.
 
     After downtime: reminders of sessions that have started, and of two
     reminders for the same session both due now, the earlier one (a
     day-before reminder an hour before the start would only confuse).
+
+    The due rows are read once and judged here, then skipped by id. Every
+    form of this as one statement (a correlated EXISTS, a grouped subquery
+    joined back) was planned as a nested loop over the due rows when the
+    table's statistics were stale, as they are right after a burst of
+    registrations: quadratic or worse (docs/performance.md, fan-out step 3
+    and bench/stale_reminders.py). One read and updates by primary key
+    stay linear whatever the planner believes.
     """
     with write_transaction():
         now = clock.now()
-        started = sa.select(EventSession.id).where(EventSession.start_utc <= now)
-        # Grouped, not a correlated EXISTS: with fresh rows and stale statistics
-        # PostgreSQL planned the EXISTS as a nested loop over all due reminders
-        # squared (docs/performance.md, fan-out step 3); the groups
-        # with more than one due reminder are few.
-        due = sa.and_(Reminder.status == PENDING, Reminder.due_at <= now)
-        crowded = (sa.select(Reminder.registration_id, Reminder.session_id,
-                             sa.func.max(Reminder.due_at).label("latest"))
-                   .where(due).group_by(Reminder.registration_id, Reminder.session_id)
-                   .having(sa.func.count() > 1).subquery())
-        superseded = Reminder.id.in_(
-            sa.select(Reminder.id).join(crowded, sa.and_(
-                Reminder.registration_id == crowded.c.registration_id,
-                Reminder.session_id == crowded.c.session_id))
-            .where(due, Reminder.due_at < crowded.c.latest))
-        for condition, note in (
-            (Reminder.session_id.in_(started),
-             "found due after the session had started (the sender was down)"),
+        started, superseded, latest = [], [], {}
+        for row in db.session.execute(due_now(now)):
+            if row.start_utc <= now:
+                started.append(row.id)
+                continue
+            key = (row.registration_id, row.session_id)
+            kept = latest.get(key)
+            if kept is None:
+                latest[key] = row
+            elif (row.due_at, row.id) > (kept.due_at, kept.id):
+                superseded.append(kept.id)
+                latest[key] = row
+            else:
+                superseded.append(row.id)
+        for ids, note in (
+            (started, "found due after the session had started (the sender was down)"),
             (superseded, "superseded by a later reminder for the same session"),
         ):
-            result = db.session.execute(
-                sa.update(Reminder)
-                .where(Reminder.status == PENDING, Reminder.due_at <= now, condition)
-                .values(status=ReminderStatus.SKIPPED, note=note)
-                .execution_options(synchronize_session=False))
-            report.skipped += result.rowcount or 0
+            for first in range(0, len(ids), _SKIP_CHUNK):
+                result = db.session.execute(
+                    sa.update(Reminder)
+                    .where(Reminder.id.in_(ids[first:first + _SKIP_CHUNK]),
+                           Reminder.status == PENDING)
+                    .values(status=ReminderStatus.SKIPPED, note=note)
+                    .execution_options(synchronize_session=False))
+                report.skipped += result.rowcount or 0
 
 
 def _claim(limit: int) -> list[int]:
