@@ -130,3 +130,4 @@ def _has_input(dbapi_connection) -> bool:
     except (OSError, ValueError):
         return True  # no usable socket: let the ping find out
     return bool(readable)
+

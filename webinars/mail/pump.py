@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from flask import Flask, current_app
 
 from ..core.db import db
+from ..core.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ def wake() -> None:
     if mode == "inline":
         try:
             pump.run_here()
-        except Exception:
+        except Exception as exc:
             # The change is committed: the person must get their answer, not
             # a 500; what was not sent stays queued for the sweep.
-            log.exception("delivery after commit failed; the sweep will retry")
+            if not is_outage(exc):  # an outage is logged once, where it starts
+                log.exception("delivery after commit failed; the sweep will retry")
     elif mode == "background":
         pump.wake()
 
@@ -113,7 +115,8 @@ class _Pump:
             with self.app.app_context():
                 try:
                     self.run_here()
-                except Exception:
-                    log.exception("mail delivery failed; the sweep will retry")
+                except Exception as exc:
+                    if not is_outage(exc):  # an outage is logged once, where it starts
+                        log.exception("mail delivery failed; the sweep will retry")
                 finally:
                     db.session.remove()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..core.errors import DomainError
+from ..core.outages import RETRY_AFTER_SECONDS, is_outage
 from ..core.transactions import end_read
 
 _TITLES = {
@@ -41,11 +44,13 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        if is_outage(exc):  # logged once per outage, not per request
+            return unavailable()
         # Logged with its traceback; the person gets an answer, not a stack.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         end_read()
-        if isinstance(exc, HTTPException):
-            return http_error(exc)
         if _wants_json():
             return jsonify({"error": "Something went wrong on our side; nothing was saved."}), 500
         try:
@@ -54,3 +59,19 @@ def register_error_pages(app: Flask) -> None:
         except Exception:  # the page itself failed: answer in plain text
             page = InternalServerError.description
         return page, 500
+
+    def unavailable():
+        # The session's connection may be dead: drop it without a round trip.
+        with contextlib.suppress(Exception):
+            end_read()
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        if _wants_json():
+            return jsonify({"error": "The service is briefly unavailable; nothing was saved. "
+                                     f"Try again in {RETRY_AFTER_SECONDS} seconds."}), 503, headers
+        try:
+            page = render_template("error.html", title="Briefly unavailable",
+                                   message="Nothing was saved. Please try again in a few "
+                                           "seconds.")
+        except Exception:
+            page = "Briefly unavailable. Nothing was saved; please try again in a few seconds."
+        return page, 503, headers

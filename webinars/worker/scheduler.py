@@ -40,6 +40,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from ..core.db import db
+from ..core.outages import is_outage
 from ..events.service import refresh_timezones
 from ..reminders import queries as reminder_queries
 from ..reminders.sending import send_due
@@ -78,9 +79,14 @@ class Runner:
     @contextlib.contextmanager
     def _job(self) -> Iterator[None]:
         # Each job runs in an app context, with a database session of its own.
+        # During a database outage it gives up quietly (the outage is logged
+        # once, where it starts) and the next run tries again.
         with self.app.app_context():
             try:
                 yield
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
             finally:
                 db.session.remove()
 

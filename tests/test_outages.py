@@ -1,0 +1,133 @@
+"""A database outage: 503 with Retry-After at every door, one log line for the outage.
+
+The outage is real: connections are refused by a closed port, or cut by a
+TCP relay to the test PostgreSQL that the test stops and starts again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+
+import pytest
+from conftest import free_port, make_app
+from test_api_events import MEKONG
+
+from webinars import accounts
+from webinars.core import outages
+
+PERSON = {"name": "Sokha", "email": "sokha@example.org", "timezone": "Asia/Phnom_Penh"}
+
+
+@pytest.fixture(autouse=True)
+def no_outage_yet():
+    outages._outage_since = None
+    yield
+    outages._outage_since = None
+
+
+def outage_records(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "webinars.core.outages"]
+
+
+def test_an_unreachable_database_answers_503_and_logs_once(tmp_path, frozen_clock, caplog):
+    closed = free_port()  # nothing listens: every connection is refused at once
+    app = make_app(f"postgresql+psycopg://postgres@127.0.0.1:{closed}/test",
+                   tmp_path / "instance")
+    client = app.test_client()
+    caplog.set_level(logging.INFO)
+    answers = [client.post("/api/v1/events/mekong/registrations", json=PERSON)
+               for _ in range(10)]
+    page = client.get("/events/mekong")
+    listing = client.get("/api/v1/events")
+
+    for answer in answers + [listing]:
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == str(outages.RETRY_AFTER_SECONDS)
+        assert "nothing was saved" in answer.json["error"]
+    assert page.status_code == 503 and b"Briefly unavailable" in page.data
+    [line] = outage_records(caplog)
+    assert line.levelno == logging.ERROR and "cannot be reached" in line.getMessage()
+    assert not [r for r in caplog.records if r.exc_info], "no traceback per request"
+
+
+class Relay:
+    """A TCP relay from a loopback port to PostgreSQL that can be cut and restored."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.port = free_port()
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+
+    def start(self) -> None:
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Stop accepting and close every relayed connection, as a crashed server would."""
+        for sock in [self.listener, *self.sockets]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_an_outage_and_its_end_are_each_logged_once(postgres_schema, tmp_path, frozen_clock,
+                                                    caplog):
+    url = postgres_schema  # skips the test when there is no test PostgreSQL
+    relay = Relay(("127.0.0.1", 5432))
+    relay.start()
+    app = make_app(url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}"),
+                   tmp_path / "instance")
+    client = app.test_client()
+    caplog.set_level(logging.INFO)
+    with app.app_context():
+        organizer = accounts.create_organizer("o@example.org", "a long password 1")
+        token = accounts.create_token(organizer)
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"),
+                           headers=auth).status_code == 201
+        relay.cut()
+        during = [client.post("/api/v1/events/mekong/registrations",
+                              json=dict(PERSON, email=f"p{n}@example.org")).status_code
+                  for n in range(5)]
+        relay.start()
+        after = client.post("/api/v1/events/mekong/registrations", json=PERSON)
+    finally:
+        relay.cut()
+    assert during == [503] * 5
+    assert after.status_code == 201, "nothing of the outage is left behind"
+    messages = [r.getMessage() for r in outage_records(caplog)]
+    assert len(messages) == 2
+    assert "cannot be reached" in messages[0] and "reachable again" in messages[1]
+    assert not [r for r in caplog.records if r.exc_info]
