@@ -117,3 +117,33 @@ _MARK_SENT = (sa.update(OutboxMessage).where(OutboxMessage.id == sa.bindparam("m
                       sent_at=sa.bindparam("when", type_=UTCDateTime())))
 
 
+
+
+# --- for operators ---------------------------------------------------------
+
+#: A message the mail server refused for good: failed, with a 5xx answer
+#: (``_record`` writes the SMTP code first). A 4xx that ran out of attempts
+#: or a connection that never came failed too, but says nothing about the address.
+BOUNCED = sa.and_(OutboxMessage.failed_at.is_not(None), OutboxMessage.last_error.like("5%"))
+
+#: Not delivered, and not simply waiting for its first try: failed, or
+#: refused or unreachable at least once and waiting to be tried again.
+TROUBLED = sa.and_(OutboxMessage.sent_at.is_(None), sa.or_(
+    OutboxMessage.failed_at.is_not(None), OutboxMessage.last_error != ""))
+
+
+def state(row: OutboxMessage) -> str:
+    """sent, failed, retrying (a try failed, another will come) or queued."""
+    if row.sent_at is not None:
+        return "sent"
+    if row.failed_at is not None:
+        return "failed"
+    return "retrying" if row.last_error else "queued"
+
+
+def troubled(limit: int = 100) -> list[OutboxMessage]:
+    """Failed and retrying messages, most recent trouble first."""
+    return list(db.session.scalars(
+        sa.select(OutboxMessage).where(TROUBLED)
+        .order_by(sa.func.coalesce(OutboxMessage.failed_at, OutboxMessage.send_after).desc(),
+                  OutboxMessage.id.desc()).limit(limit)))

@@ -42,6 +42,8 @@ def list_registrations(slug: str):
     event = get_event(slug, include_drafts=True)
     rows = queries.in_arrival_order(event.id)
     positions = queries.waitlist_positions(event.id)
+    refused = queries.bounced(event.id)
     return jsonify({"registrations": [
-        registration_dict(row, event_slug=event.slug, position=positions.get(row.id))
+        registration_dict(row, event_slug=event.slug, position=positions.get(row.id),
+                          mail_refused=refused.get(row.id))
         for row in rows]})

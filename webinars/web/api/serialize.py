@@ -46,15 +46,23 @@ def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
     }
 
 
+_ASK = object()  # registration_dict looks the bounce up itself
+
+
 def registration_dict(registration: Registration | Registered, *,
-                      event_slug: str | None = None, position: int | None = None) -> dict:
+                      event_slug: str | None = None, position: int | None = None,
+                      mail_refused: str | None | object = _ASK) -> dict:
     """A registration as its owner and organizers see it.
 
-    ``event_slug`` and ``position`` save queries when the caller knows the
-    event and the waiting-list place.
+    ``event_slug``, ``position`` and ``mail_refused`` (the mail server's
+    permanent refusal of the address, or None) save queries when the caller
+    knows them. The answer to a registration call has no mail behind it yet.
     """
     if position is None and registration.status == queries.WAITLISTED:
         position = queries.waitlist_position(registration)
+    if mail_refused is _ASK:
+        mail_refused = None if isinstance(registration, Registered) \
+            else queries.bounce_of(registration.id)
     return {
         "token": registration.token,
         "status": registration.status,
@@ -67,4 +75,5 @@ def registration_dict(registration: Registration | Registered, *,
         "country": registration.country,
         "timezone": registration.timezone,
         "created_at": timezones.iso_utc(registration.created_at),
+        "mail_refused": mail_refused,
     }

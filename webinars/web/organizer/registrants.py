@@ -59,7 +59,8 @@ def registrants(slug: str):
         attended=attendance.counts(event.id), sessions_held=len(event.scheduled_sessions),
         countries=queries.by_country(event.id), country_name=country_name,
         confirmed=counted.confirmed, waiting=counted.waiting, zone=my_zone(),
-        button=ButtonForm(), free_seat=counted.free, can_promote=queries.can_promote(event))
+        button=ButtonForm(), free_seat=counted.free, can_promote=queries.can_promote(event),
+        bounced=queries.bounced(event.id))
 
 
 def _registration_of(event: Event, registration_id: int) -> Registration:
@@ -113,11 +114,13 @@ def registrations_csv(slug: str):
     sessions = event.scheduled_sessions
     present = attendance.by_session(event.id)
     positions = queries.waitlist_positions(event.id)
+    refused = queries.bounced(event.id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
         ["Name", "Email", "Status", "Waiting-list position", "Country code", "Country",
-         "Organization", "Time zone", f"Registered at ({zone})", f"Cancelled at ({zone})"]
+         "Organization", "Time zone", f"Registered at ({zone})", f"Cancelled at ({zone})",
+         "Mail refused"]
         + [f"Attended session {n}" + (f": {s.title}" if s.title else "")
            for n, s in enumerate(sessions, start=1)])
     for row in _rows(event, _status_filter()):
@@ -125,6 +128,7 @@ def registrations_csv(slug: str):
             row.name, row.email, row.status, positions.get(row.id, ""), row.country,
             countries.country_name(row.country), row.organization, row.timezone,
             _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
+            refused.get(row.id, ""),
         ] + ["yes" if row.id in present.get(s.id, ()) else "" for s in sessions]])
     # The BOM is how Excel knows the file is UTF-8 (Khmer, Lao, Burmese, Thai names).
     body = "\ufeff" + buffer.getvalue()

@@ -1,0 +1,69 @@
+"""Mail the server refused, in sight: the registrants table, the CSV, the API, mail-status."""
+
+import csv
+import io
+
+import organizer_helpers
+import pytest
+from organizer_helpers import text_of
+from test_api_events import MEKONG
+
+signed_in = organizer_helpers.signed_in
+
+REFUSED = "550 5.1.1 <nobody@example.org>: Recipient address rejected"
+
+
+@pytest.fixture
+def mekong(client, auth):
+    assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"),
+                       headers=auth).status_code == 201
+    return "mekong"
+
+
+def register(client, email: str) -> str:
+    response = client.post("/api/v1/events/mekong/registrations",
+                           json={"name": "Someone", "email": email})
+    assert response.status_code == 201, response.json
+    return response.json["token"]
+
+
+def test_a_refused_address_is_flagged_at_every_door(mail_app, client, auth, smtp, signed_in,
+                                                    mekong):
+    smtp.refuse_with = REFUSED
+    token = register(client, "nobody@example.org")
+    smtp.refuse_with = None
+    register(client, "sokha@example.org")
+
+    listed = {r["email"]: r for r in client.get("/api/v1/events/mekong/registrations",
+                                                headers=auth).json["registrations"]}
+    assert listed["nobody@example.org"]["mail_refused"] == REFUSED
+    assert listed["sokha@example.org"]["mail_refused"] is None
+    assert client.get(f"/api/v1/registrations/{token}").json["mail_refused"] == REFUSED
+
+    page = text_of(signed_in.get("/organizer/events/mekong/registrations"))
+    assert "Mail refused" in page and "550 5.1.1" in page
+    assert page.count("Mail refused") == 1
+
+    sheet = signed_in.get("/organizer/events/mekong/registrations.csv").data.decode("utf-8-sig")
+    rows = {r["Email"]: r for r in csv.DictReader(io.StringIO(sheet))}
+    assert rows["nobody@example.org"]["Mail refused"] == REFUSED
+    assert rows["sokha@example.org"]["Mail refused"] == ""
+
+    result = mail_app.test_cli_runner().invoke(args=["mail-status"])
+    assert result.exit_code == 0
+    [line] = result.output.splitlines()
+    assert "failed" in line and "confirmation" in line and "nobody@example.org" in line
+    assert "event mekong" in line and REFUSED in line
+
+
+def test_a_temporary_refusal_is_retrying_not_refused(mail_app, client, auth, smtp, mekong):
+    smtp.refuse_with = "451 4.3.0 Mailbox busy, try later"
+    token = register(client, "busy@example.org")
+    assert client.get(f"/api/v1/registrations/{token}").json["mail_refused"] is None
+    [line] = mail_app.test_cli_runner().invoke(args=["mail-status"]).output.splitlines()
+    assert "retrying" in line and "451 4.3.0" in line and "attempts 1" in line
+
+
+def test_mail_status_says_when_all_is_well(app):
+    result = app.test_cli_runner().invoke(args=["mail-status"])
+    assert result.exit_code == 0 and result.output.strip() == "No failed or retrying mail."
