@@ -49,3 +49,39 @@ def test_a_connection_the_database_dropped_is_replaced_unseen(app, client, monke
     # without closing the socket would only be found that way).
     monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", 0.0)
     assert client.get("/api/v1/events").status_code == 200
+
+
+def test_health_judges_the_heartbeat_when_told_its_limit(app, client, frozen_clock):
+    app.config["HEALTH_SCHEDULER_MAX_AGE"] = 180
+    assert client.get("/healthz").status_code == 503  # never seen
+    heartbeat.beat("scheduler", "pid 1")
+    frozen_clock.advance(seconds=179)
+    assert client.get("/healthz").status_code == 200
+    frozen_clock.advance(seconds=2)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "scheduler late"
+    assert response.json["scheduler"]["state"] == "stale"
+    assert response.json["scheduler"]["max_age_seconds"] == 180
+
+
+def test_json_logs_are_one_object_a_line(tmp_path, capfd):
+    import json
+    import logging
+
+    from conftest import make_app
+
+    make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path / "instance", LOG_FORMAT="json")
+    try:
+        logging.getLogger("webinars.test").warning("the relay is down: %s", "421 bye")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("webinars.test").exception("it broke")
+        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    finally:
+        logging.getLogger().handlers = []
+    assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "webinars.test"
+    assert lines[0]["message"] == "the relay is down: 421 bye"
+    assert lines[0]["time"].endswith("Z")
+    assert lines[1]["message"] == "it broke" and "RuntimeError: boom" in lines[1]["exception"]

@@ -20,6 +20,7 @@ from . import (
 )
 from .cli import register_cli
 from .core import config as config_module
+from .core import logs
 from .core.db import db, ping_when_idle
 from .core.paths import resource_dir
 from .web import register_web
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         uri, app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     )
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    logs.configure(app.config["LOG_FORMAT"])
 
     db.init_app(app)
     with app.app_context():

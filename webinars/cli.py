@@ -127,7 +127,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     def run_scheduler() -> None:
         """Run the reminder and mail scheduler in the foreground (one per deployment)."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if app.config["LOG_FORMAT"] == "text":
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         click.echo("Scheduler running; Ctrl-C stops it.")
         scheduler.prepare_process()
         scheduler.build(app, blocking=True).start()

@@ -30,6 +30,11 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    # text (as Flask and gunicorn log) or json: one JSON object a line.
+    "LOG_FORMAT": "text",
+    # /healthz answers 503 when the scheduler's last heartbeat is older than
+    # this many seconds; None reports its age without judging it.
+    "HEALTH_SCHEDULER_MAX_AGE": None,
     # Dead connections are found by webinars.core.db.ping_when_idle.
     "SQLALCHEMY_ENGINE_OPTIONS": {},
 }

@@ -14,9 +14,11 @@ from . import bp
 def healthz():
     """200 when this worker can use the database, else 503.
 
-    The scheduler's heartbeat is reported, not judged: a web worker that can
-    serve should stay in the pool even while the scheduler process restarts;
-    alert on ``scheduler.state`` instead.
+    The scheduler's heartbeat is reported; it is judged only when
+    WEBINARS_HEALTH_SCHEDULER_MAX_AGE is set: then a heartbeat older than
+    that (or none) is a 503 too. Point a monitor at it that way; a load
+    balancer's check is better left without it, so that web workers that
+    can serve stay in the pool while the scheduler process restarts.
     """
     try:
         beat = heartbeat.last("scheduler")
@@ -30,5 +32,11 @@ def healthz():
         scheduler = {"state": "ok" if beat.age_seconds <= 3 * sweep else "stale",
                      "last_beat": timezones.iso_utc(beat.beat_at),
                      "age_seconds": round(beat.age_seconds, 1), "detail": beat.detail}
-    return jsonify({"status": "ok", "database": "ok", "scheduler": scheduler}), 200, {
+    limit = current_app.config.get("HEALTH_SCHEDULER_MAX_AGE")
+    healthy = limit is None or (beat is not None and beat.age_seconds <= float(limit))
+    if not healthy:
+        scheduler["state"] = "stale" if beat is not None else scheduler["state"]
+        scheduler["max_age_seconds"] = float(limit)
+    return jsonify({"status": "ok" if healthy else "scheduler late", "database": "ok",
+                    "scheduler": scheduler}), 200 if healthy else 503, {
         "Cache-Control": "no-store"}
