@@ -5,6 +5,7 @@ import io
 
 import organizer_helpers
 import pytest
+import sqlalchemy as sa
 from organizer_helpers import text_of
 from test_api_events import MEKONG
 
@@ -67,3 +68,48 @@ def test_a_temporary_refusal_is_retrying_not_refused(mail_app, client, auth, smt
 def test_mail_status_says_when_all_is_well(app):
     result = app.test_cli_runner().invoke(args=["mail-status"])
     assert result.exit_code == 0 and result.output.strip() == "No failed or retrying mail."
+
+
+def test_an_organizer_sends_a_refused_mail_again_or_gives_up_on_one(
+        mail_app, client, auth, smtp, signed_in, mekong, frozen_clock):
+    from organizer_helpers import post
+
+    from webinars.core.db import db
+    from webinars.models import AuditEntry, OutboxMessage
+
+    smtp.refuse_with = REFUSED
+    register(client, "nobody@example.org")
+    smtp.refuse_with = "451 4.3.0 Mailbox busy, try later"
+    register(client, "busy@example.org")
+    smtp.refuse_with = None
+    page = text_of(signed_in.get("/organizer/events/mekong"))
+    assert "Mail that did not arrive" in page
+    assert "nobody@example.org" in page and "550 5.1.1" in page and "Failed" in page
+    assert "busy@example.org" in page and "Retrying" in page
+
+    def message_to(address):
+        db.session.rollback()
+        return db.session.scalar(sa.select(OutboxMessage).where(
+            OutboxMessage.recipient == address))
+
+    # The address was right after all (the server's problem): send it again.
+    refused = message_to("nobody@example.org")
+    response = post(signed_in, f"/organizer/events/mekong/mail/{refused.id}/retry",
+                    form_url="/organizer/events/mekong")
+    assert response.status_code == 303
+    assert message_to("nobody@example.org").sent_at is not None
+    assert smtp.kinds("nobody@example.org") == ["confirmation"]
+    # Nobody will fix that mailbox: give up on it.
+    busy = message_to("busy@example.org")
+    post(signed_in, f"/organizer/events/mekong/mail/{busy.id}/give-up",
+         form_url="/organizer/events/mekong")
+    assert message_to("busy@example.org").failed_at is not None
+    frozen_clock.advance(hours=2)
+    mail_app.test_cli_runner().invoke(args=["send-mail"])
+    assert smtp.kinds("busy@example.org") == []
+    entries = db.session.scalars(sa.select(AuditEntry.new).where(AuditEntry.field == "mail"))
+    assert sorted(entries) == ["given up", "sent again"]
+    # Another event's message, or one delivered already, is not this page's to touch.
+    again = post(signed_in, f"/organizer/events/mekong/mail/{refused.id}/retry",
+                 form_url="/organizer/events/mekong")
+    assert "delivered already" in text_of(signed_in.get(again.headers["Location"]))

@@ -18,8 +18,9 @@ from ...core import clock, timezones
 from ...core.errors import DomainError
 from ...events import queries as event_queries
 from ...events import service
+from ...mail import outbox
 from ...models import Event
-from ...registrations import attendance, queries
+from ...registrations import attendance, deliveries, queries
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, CapacityForm, EventForm
 
@@ -38,6 +39,7 @@ FIELD_LABELS = {
     "join_url": "Join link",
     "reminder_offsets_minutes": "Reminders (minutes before)",
     "message": "Message sent",
+    "mail": "Mail",
 }
 
 
@@ -68,6 +70,7 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
                                      else str(event.capacity))
     present = attendance.by_session(event.id)
     entries = audit.history(event.id)
+    undelivered = deliveries.troubles(event.id)
     return render_template(
         "organizer/event.html", event=event, confirmed=counted.confirmed,
         waiting=counted.waiting, registration_open=queries.is_open(event),
@@ -75,7 +78,8 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
         button=ButtonForm(), zone=my_zone(), now=clock.now(),
         attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
         entries=list(zip(entries, _entry_labels(entries, event), strict=True)),
-        session_label=lambda s: _session_label(s, event)), status
+        session_label=lambda s: _session_label(s, event), undelivered=undelivered,
+        mail_state=outbox.state), status
 
 
 @bp.get("/events/<slug>")
@@ -166,6 +170,32 @@ def change_capacity(slug: str):
         message += f" {moved_up} from the waiting list got a seat and are being told."
     _flash_outcome(message, outcome)
     return redirect(url_for("organizer.event_page", slug=event.slug), 303)
+
+
+@bp.post("/events/<slug>/mail/<int:message_id>/retry")
+def retry_mail(slug: str, message_id: int):
+    """Send a message that did not arrive again, now."""
+    return _on_mail(slug, lambda event: deliveries.retry(event.id, message_id, me()),
+                    "The message is being sent again.")
+
+
+@bp.post("/events/<slug>/mail/<int:message_id>/give-up")
+def give_up_mail(slug: str, message_id: int):
+    """Stop retrying a message."""
+    return _on_mail(slug, lambda event: deliveries.give_up(event.id, message_id, me()),
+                    "Nothing will retry that message any more.")
+
+
+def _on_mail(slug: str, action, success: str):
+    event = event_or_404(slug)
+    try:
+        action(event)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(success)
+    return redirect(url_for("organizer.event_page", slug=event.slug, _anchor="mail-heading"),
+                    303)
 
 
 @bp.route("/events/<slug>/cancel", methods=["GET", "POST"])
