@@ -71,6 +71,8 @@ def test_json_logs_are_one_object_a_line(tmp_path, capfd):
 
     from conftest import make_app
 
+    root, ours = logging.getLogger(), logging.getLogger("webinars")
+    saved = (root.handlers[:], root.level, ours.handlers[:], ours.propagate)
     make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path / "instance", LOG_FORMAT="json")
     try:
         logging.getLogger("webinars.test").warning("the relay is down: %s", "421 bye")
@@ -80,7 +82,7 @@ def test_json_logs_are_one_object_a_line(tmp_path, capfd):
             logging.getLogger("webinars.test").exception("it broke")
         lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
     finally:
-        logging.getLogger().handlers = []
+        root.handlers, root.level, ours.handlers, ours.propagate = saved
     assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "webinars.test"
     assert lines[0]["message"] == "the relay is down: 421 bye"
     assert lines[0]["time"].endswith("Z")

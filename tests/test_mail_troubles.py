@@ -109,7 +109,31 @@ def test_an_organizer_sends_a_refused_mail_again_or_gives_up_on_one(
     assert smtp.kinds("busy@example.org") == []
     entries = db.session.scalars(sa.select(AuditEntry.new).where(AuditEntry.field == "mail"))
     assert sorted(entries) == ["given up", "sent again"]
-    # Another event's message, or one delivered already, is not this page's to touch.
+    # One delivered already is not to be sent again.
     again = post(signed_in, f"/organizer/events/mekong/mail/{refused.id}/retry",
                  form_url="/organizer/events/mekong")
     assert "delivered already" in text_of(signed_in.get(again.headers["Location"]))
+
+
+def test_a_message_a_sender_is_trying_is_left_to_it(mail_app, client, auth, smtp, signed_in,
+                                                    mekong):
+    from organizer_helpers import post
+
+    from webinars.core.db import db
+    from webinars.mail import outbox
+    from webinars.models import OutboxMessage
+
+    smtp.refuse_with = "451 4.3.0 Mailbox busy, try later"
+    register(client, "busy@example.org")
+    smtp.refuse_with = None
+    db.session.rollback()
+    row = db.session.scalar(sa.select(OutboxMessage))
+    db.session.execute(sa.update(OutboxMessage).values(send_after=row.created_at))
+    db.session.commit()
+    assert outbox._claim(10) == [row.id]  # a sender has it now
+    for action in ("retry", "give-up"):
+        answer = post(signed_in, f"/organizer/events/mekong/mail/{row.id}/{action}",
+                      form_url="/organizer/events/mekong")
+        assert "trying this message right now" in text_of(signed_in.get(answer.headers["Location"]))
+    db.session.rollback()
+    assert db.session.get(OutboxMessage, row.id).failed_at is None

@@ -131,3 +131,14 @@ def test_an_outage_and_its_end_are_each_logged_once(postgres_schema, tmp_path, f
     assert len(messages) == 2
     assert "cannot be reached" in messages[0] and "reachable again" in messages[1]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_an_error_of_the_code_or_schema_is_no_outage(tmp_path, frozen_clock, caplog):
+    # A database without its tables (migrations not run): a real error, not
+    # an outage. It stays a 500 with its traceback in the log.
+    app = make_app(f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path / "instance")
+    caplog.set_level(logging.INFO)
+    response = app.test_client().get("/api/v1/events")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert outage_records(caplog) == []
+    assert [r for r in caplog.records if r.exc_info and "no such table" in str(r.exc_info[1])]

@@ -57,6 +57,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     logs.configure(app.config["LOG_FORMAT"])
+    if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
+        app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
 
     db.init_app(app)
     with app.app_context():

@@ -25,24 +25,44 @@ _outage_lock = threading.Lock()
 _outage_since: float | None = None  # monotonic time of the first failure, while it lasts
 
 
+# PostgreSQL's SQLSTATEs for a server that is going away or full: connection
+# exceptions (class 08), admin/crash shutdown, cannot connect now, too many
+# connections. A lock timeout, a deadlock or a constraint is not an outage:
+# those are the code's to handle, and keep their traceback.
+_POSTGRES_OUTAGES = ("08", "57P01", "57P02", "57P03", "53300")
+_SQLITE_OUTAGES = ("unable to open database file", "disk i/o error")
+
+
 def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot serve now (down, restarting, unreachable, busy).
+    """Whether ``exc`` says the database cannot be reached now (down, restarting, cut off).
 
     The first such error of an outage is logged, once, with the driver's
     words; later ones are not (a traceback per request would bury the log).
     A new connection that succeeds ends the outage and says so
-    (:func:`_outage_over`).
+    (:func:`_outage_over`). Any other database error is not an outage.
     """
-    if not (isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
-            or getattr(exc, "connection_invalidated", False)):
+    if not isinstance(exc, sa.exc.DBAPIError) or not _unreachable(exc):
         return False
     global _outage_since
     with _outage_lock:
         if _outage_since is None:
             _outage_since = time.monotonic()
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+            reason = str(exc.orig or exc).strip().splitlines()[0][:300]
             log.error("the database cannot be reached; answering 503 until it can: %s", reason)
     return True
+
+
+def _unreachable(exc: sa.exc.DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", False)
+    if sqlstate is None:  # psycopg: the connection itself failed (refused, reset, gone)
+        return True
+    if sqlstate:
+        return sqlstate.startswith(_POSTGRES_OUTAGES)
+    return str(exc.orig).lower().startswith(_SQLITE_OUTAGES)
 
 
 @event.listens_for(Engine, "connect")

@@ -60,4 +60,8 @@ def _of_event(event_id: int, message_id: int) -> tuple[Event, OutboxMessage]:
         raise NotFound("No such message for this event.")
     if row.sent_at is not None:
         raise Conflict("This message was delivered already.")
+    if row.claimed_until is not None and row.claimed_until > clock.now():
+        # Its sender would record its answer over ours.
+        raise Conflict("A sender is trying this message right now; look again in a few "
+                       "minutes.")
     return db.session.get(Event, event_id), row

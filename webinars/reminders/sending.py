@@ -172,8 +172,9 @@ def _skip_stale(report: Report) -> None:
             for first in range(0, len(ids), _SKIP_CHUNK):
                 result = db.session.execute(
                     sa.update(Reminder)
+                    # Still pending and due: a reschedule may have moved it since the read.
                     .where(Reminder.id.in_(ids[first:first + _SKIP_CHUNK]),
-                           Reminder.status == PENDING)
+                           Reminder.status == PENDING, Reminder.due_at <= now)
                     .values(status=ReminderStatus.SKIPPED, note=note)
                     .execution_options(synchronize_session=False))
                 report.skipped += result.rowcount or 0

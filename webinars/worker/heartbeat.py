@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..core import clock
 from ..core.db import db
 from ..core.errors import Unavailable
+from ..core.outages import is_outage
 from ..core.transactions import end_read, write_transaction
 from ..models import Heartbeat
 
@@ -44,6 +45,7 @@ def last(name: str) -> Pulse | None:
         row = db.session.get(Heartbeat, name)
     except SQLAlchemyError as exc:
         end_read()
+        is_outage(exc)  # logged once per outage, not per probe
         raise Unavailable(f"The database cannot be reached: {exc}") from exc
     if row is None:
         return None
