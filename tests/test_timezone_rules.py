@@ -49,6 +49,16 @@ def old_rules(session_id: int, shift: timedelta) -> None:
     db.session.rollback()
 
 
+def in_the_skipped_hour(session_id: int) -> None:
+    """Store the session as older rules allowed: 02:30 on 14 March 2027 in New York,
+    an hour the clocks now skip."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(EventSession).where(EventSession.id == session_id).values(
+            start_local=datetime(2027, 3, 14, 2, 30), end_local=datetime(2027, 3, 14, 3, 30),
+            start_utc=datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
+            end_utc=datetime(2027, 3, 14, 8, 30, tzinfo=UTC)))
+
+
 def session(session_id: int) -> EventSession:
     db.session.rollback()  # a fresh read, not the snapshot of an earlier one
     return db.session.get(EventSession, session_id)
@@ -130,12 +140,7 @@ def test_the_second_occurrence_of_a_repeated_hour_is_not_moved_back(app, client,
 def test_a_wall_clock_the_zone_now_skips_is_reported_and_left_alone(app, client, auth):
     event = create(client, auth)
     session_id = event["sessions"][0]["id"]
-    # Stored under rules in which 02:30 on 14 March 2027 existed in New York.
-    with db.engine.begin() as conn:
-        conn.execute(sa.update(EventSession).where(EventSession.id == session_id).values(
-            start_local=datetime(2027, 3, 14, 2, 30), end_local=datetime(2027, 3, 14, 3, 30),
-            start_utc=datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
-            end_utc=datetime(2027, 3, 14, 8, 30, tzinfo=UTC)))
+    in_the_skipped_hour(session_id)
 
     result = app.test_cli_runner().invoke(args=["refresh-timezones"])
 
@@ -169,11 +174,7 @@ def test_one_skipped_wall_clock_does_not_keep_the_other_sessions_on_old_rules(
         {"start": "2027-07-15T22:00", "end": "2027-07-15T23:30"}])
     first, second = (s["id"] for s in event["sessions"])
     old_rules(second, timedelta(hours=1))
-    with db.engine.begin() as conn:  # the first, stored where the zone now skips an hour
-        conn.execute(sa.update(EventSession).where(EventSession.id == first).values(
-            start_local=datetime(2027, 3, 14, 2, 30), end_local=datetime(2027, 3, 14, 3, 30),
-            start_utc=datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
-            end_utc=datetime(2027, 3, 14, 8, 30, tzinfo=UTC)))
+    in_the_skipped_hour(first)
 
     result = app.test_cli_runner().invoke(args=["refresh-timezones"])
 
