@@ -188,3 +188,37 @@ def test_reschedule_and_cancel_reach_calendars_through_smtp(mail_app, client, au
                "cancellation"]
     assert len(waiting) == 1
     assert not any(p.get_content_type() == "text/calendar" for p in waiting[0].walk())
+
+
+def test_the_relay_going_down_and_coming_back_is_logged_once_each(
+        app, client, auth, frozen_clock, caplog):
+    import logging
+
+    from aiosmtpd.controller import Controller
+    from conftest import Inbox, free_port
+
+    from webinars.mail import transports
+
+    transports._relay.down_since = None
+    caplog.set_level(logging.INFO, logger="webinars.mail.transports")
+    inbox, port = Inbox(), free_port()
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"  # nothing listens there yet
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    for n in range(3):
+        register(client, "mekong", email=f"p{n}@example.org")
+
+    def relay_lines():
+        return [r.getMessage() for r in caplog.records if r.name == "webinars.mail.transports"]
+
+    [down] = relay_lines()
+    assert "cannot be reached" in down and f"127.0.0.1:{port}" in down
+    relay = Controller(inbox, hostname="127.0.0.1", port=port)
+    relay.start()  # the relay comes (back)
+    try:
+        frozen_clock.advance(minutes=3)  # past the first backoff
+        assert delivery.drain().sent == 3
+    finally:
+        relay.stop()
+    assert len(relay_lines()) == 2 and "answers again" in relay_lines()[1]
+    assert sorted(m["To"].addresses[0].addr_spec for m in inbox.messages) == \
+        ["p0@example.org", "p1@example.org", "p2@example.org"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import smtplib
 import ssl
+import threading
+import time
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -13,6 +16,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import Flask
 
 from ..core import clock
+
+log = logging.getLogger(__name__)
 
 
 class SMTPTransport:
@@ -58,7 +63,9 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError) as exc:
             # Dropped connection, refused connection, timeout: try again later.
             self.close()
+            _relay.down(f"{self.host}:{self.port}", exc)
             return "temporary", f"{type(exc).__name__}: {exc}"
+        _relay.up(f"{self.host}:{self.port}")
         if refused:
             code, text = refused[recipient]
             return _classify(code), f"{code} {_text(text)}"
@@ -70,6 +77,38 @@ class SMTPTransport:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.conn.quit()
             self.conn = None
+
+
+class _Relay:
+    """Whether the relay answers, as this process last saw it: logged when that changes.
+
+    A relay that is down fails every message of every sender; one line when
+    it goes and one when it answers again tell an operator more than a
+    retry note on each message.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.down_since: float | None = None
+
+    def down(self, where: str, exc: BaseException) -> None:
+        with self.lock:
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.error("the mail relay %s cannot be reached; mail waits for it: %s: %s",
+                          where, type(exc).__name__, exc)
+
+    def up(self, where: str) -> None:
+        if self.down_since is None:  # the usual case, without taking the lock
+            return
+        with self.lock:
+            if self.down_since is not None:
+                log.warning("the mail relay %s answers again, after %.0f s", where,
+                            time.monotonic() - self.down_since)
+                self.down_since = None
+
+
+_relay = _Relay()
 
 
 class DirectoryTransport:
