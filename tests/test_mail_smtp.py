@@ -199,7 +199,7 @@ def test_the_relay_going_down_and_coming_back_is_logged_once_each(
 
     from webinars.mail import transports
 
-    transports._relay.down_since = None
+    transports._relay.since = None
     caplog.set_level(logging.INFO, logger="webinars.mail.transports")
     inbox, port = Inbox(), free_port()
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"  # nothing listens there yet

@@ -23,9 +23,9 @@ PERSON = {"name": "Sokha", "email": "sokha@example.org", "timezone": "Asia/Phnom
 
 @pytest.fixture(autouse=True)
 def no_outage_yet():
-    outages._outage_since = None
+    outages.database.since = None
     yield
-    outages._outage_since = None
+    outages.database.since = None
 
 
 def outage_records(caplog) -> list[logging.LogRecord]:

@@ -1,9 +1,10 @@
-"""Database outages: answer 503 with Retry-After, and log each outage once, not each request.
+"""Outages of what the app depends on: logged once when they start and once when they end.
 
-A restart, a failover or a network cut makes every request fail at once;
-a traceback per request would bury the one line an operator needs. The
-first failure of an outage is logged with the driver's words, the first
-connection that succeeds afterwards logs the end.
+A restart, a failover or a network cut makes every request (or every
+message) fail at once; a traceback or a line for each would bury the one an
+operator needs. :class:`Outage` keeps that state for one dependency: the
+database here (a request that meets its outage is answered 503 with
+Retry-After), the mail relay in webinars.mail.transports.
 """
 
 from __future__ import annotations
@@ -21,8 +22,35 @@ log = logging.getLogger(__name__)
 #: What a request that met an outage tells the client: try again in this many seconds.
 RETRY_AFTER_SECONDS = 5
 
-_outage_lock = threading.Lock()
-_outage_since: float | None = None  # monotonic time of the first failure, while it lasts
+
+
+class Outage:
+    """Whether one dependency is down, as this process last saw it; logs each change once."""
+
+    def __init__(self, logger: logging.Logger, down: str, up: str):
+        self.log, self.down_message, self.up_message = logger, down, up
+        self.lock = threading.Lock()
+        self.since: float | None = None  # monotonic time of the first failure, while it lasts
+
+    def failed(self, *args) -> None:
+        """A failure: the first of an outage logs ``down`` % args at ERROR."""
+        with self.lock:
+            if self.since is None:
+                self.since = time.monotonic()
+                self.log.error(self.down_message, *args)
+
+    def answered(self, *args) -> None:
+        """A success: the first after an outage logs ``up`` % (args, seconds) at WARNING."""
+        if self.since is None:  # the usual case, without taking the lock
+            return
+        with self.lock:
+            if self.since is not None:
+                self.log.warning(self.up_message, *args, time.monotonic() - self.since)
+                self.since = None
+
+
+database = Outage(log, "the database cannot be reached; answering 503 until it can: %s",
+                  "the database is reachable again, after %.0f s")
 
 
 # PostgreSQL's SQLSTATEs for a server that is going away or full: connection
@@ -39,16 +67,11 @@ def is_outage(exc: BaseException) -> bool:
     The first such error of an outage is logged, once, with the driver's
     words; later ones are not (a traceback per request would bury the log).
     A new connection that succeeds ends the outage and says so
-    (:func:`_outage_over`). Any other database error is not an outage.
+    (:func:`_connected`). Any other database error is not an outage.
     """
     if not isinstance(exc, sa.exc.DBAPIError) or not _unreachable(exc):
         return False
-    global _outage_since
-    with _outage_lock:
-        if _outage_since is None:
-            _outage_since = time.monotonic()
-            reason = str(exc.orig or exc).strip().splitlines()[0][:300]
-            log.error("the database cannot be reached; answering 503 until it can: %s", reason)
+    database.failed(str(exc.orig or exc).strip().splitlines()[0][:300])
     return True
 
 
@@ -66,10 +89,5 @@ def _unreachable(exc: sa.exc.DBAPIError) -> bool:
 
 
 @event.listens_for(Engine, "connect")
-def _outage_over(_dbapi_connection, _record):
-    global _outage_since
-    with _outage_lock:
-        if _outage_since is not None:
-            log.warning("the database is reachable again, after %.0f s",
-                        time.monotonic() - _outage_since)
-            _outage_since = None
+def _connected(_dbapi_connection, _record):
+    database.answered()

@@ -460,7 +460,8 @@ def refresh_timezones() -> list[Refreshed]:
 
 def _refresh_event(event_id: int, now) -> tuple[int, list[str]]:
     """Move one event's stale sessions under its lock; (how many moved, what could not move)."""
-    stale, problems = _stale_sessions(db.session.get(Event, event_id), now)
+    event = db.session.get(Event, event_id)
+    stale, problems = _stale_sessions(event, now) if event is not None else ({}, [])
     if not stale:
         return 0, problems  # the common case: nothing to move, no lock taken
     with write_transaction(locks.event(event_id)):

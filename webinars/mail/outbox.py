@@ -141,9 +141,9 @@ def state(row: OutboxMessage) -> str:
     return "retrying" if row.last_error else "queued"
 
 
-def troubled(limit: int = 100) -> list[OutboxMessage]:
-    """Failed and retrying messages, most recent trouble first."""
+def troubled(*conditions, limit: int | None = None) -> list[OutboxMessage]:
+    """Failed and retrying messages (that also meet ``conditions``), most recent trouble first."""
     return list(db.session.scalars(
-        sa.select(OutboxMessage).where(TROUBLED)
+        sa.select(OutboxMessage).where(TROUBLED, *conditions)
         .order_by(sa.func.coalesce(OutboxMessage.failed_at, OutboxMessage.send_after).desc(),
                   OutboxMessage.id.desc()).limit(limit)))

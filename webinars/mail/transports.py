@@ -7,8 +7,6 @@ import logging
 import os
 import smtplib
 import ssl
-import threading
-import time
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import Flask
 
 from ..core import clock
+from ..core.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +62,9 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError) as exc:
             # Dropped connection, refused connection, timeout: try again later.
             self.close()
-            _relay.down(f"{self.host}:{self.port}", exc)
+            _relay.failed(f"{self.host}:{self.port}", f"{type(exc).__name__}: {exc}")
             return "temporary", f"{type(exc).__name__}: {exc}"
-        _relay.up(f"{self.host}:{self.port}")
+        _relay.answered(f"{self.host}:{self.port}")
         if refused:
             code, text = refused[recipient]
             return _classify(code), f"{code} {_text(text)}"
@@ -79,36 +78,10 @@ class SMTPTransport:
             self.conn = None
 
 
-class _Relay:
-    """Whether the relay answers, as this process last saw it: logged when that changes.
-
-    A relay that is down fails every message of every sender; one line when
-    it goes and one when it answers again tell an operator more than a
-    retry note on each message.
-    """
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.down_since: float | None = None
-
-    def down(self, where: str, exc: BaseException) -> None:
-        with self.lock:
-            if self.down_since is None:
-                self.down_since = time.monotonic()
-                log.error("the mail relay %s cannot be reached; mail waits for it: %s: %s",
-                          where, type(exc).__name__, exc)
-
-    def up(self, where: str) -> None:
-        if self.down_since is None:  # the usual case, without taking the lock
-            return
-        with self.lock:
-            if self.down_since is not None:
-                log.warning("the mail relay %s answers again, after %.0f s", where,
-                            time.monotonic() - self.down_since)
-                self.down_since = None
-
-
-_relay = _Relay()
+# One line when this process can no longer reach the relay, one when it
+# answers again: more use to an operator than a retry note on each message.
+_relay = Outage(log, "the mail relay %s cannot be reached; mail waits for it: %s",
+                "the mail relay %s answers again, after %.0f s")
 
 
 class DirectoryTransport:

@@ -21,12 +21,8 @@ from ..models import Event, Organizer, OutboxMessage, Registration
 
 def troubles(event_id: int) -> list[OutboxMessage]:
     """Failed and retrying mail to the event's registrants, most recent trouble first."""
-    return list(db.session.scalars(
-        sa.select(OutboxMessage)
-        .join(Registration, Registration.id == OutboxMessage.registration_id)
-        .where(Registration.event_id == event_id, outbox.TROUBLED)
-        .order_by(sa.func.coalesce(OutboxMessage.failed_at, OutboxMessage.send_after).desc(),
-                  OutboxMessage.id.desc())))
+    return outbox.troubled(OutboxMessage.registration_id.in_(
+        sa.select(Registration.id).where(Registration.event_id == event_id)))
 
 
 def retry(event_id: int, message_id: int, actor: Organizer | None) -> OutboxMessage:

@@ -242,7 +242,7 @@ def bounce_of(registration_id: int) -> str | None:
 
 def mail_troubles(limit: int = 100) -> list[tuple[OutboxMessage, str | None]]:
     """Failed and retrying mail with the slug of the event it is about (None: no registrant)."""
-    rows = troubled(limit)
+    rows = troubled(limit=limit)
     slugs = dict(db.session.execute(
         sa.select(Registration.id, Event.slug).join(Event, Event.id == Registration.event_id)
         .where(Registration.id.in_({r.registration_id for r in rows if r.registration_id}))
