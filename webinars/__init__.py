@@ -21,7 +21,7 @@ from . import (
 from .cli import register_cli
 from .core import config as config_module
 from .core import logs
-from .core.db import db, ping_when_idle
+from .core.db import apply_settings, db, ping_when_idle
 from .core.paths import resource_dir
 from .web import register_web
 
@@ -60,9 +60,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
         app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
 
+    # This app's own: the scheduler adds to it (webinars.worker.scheduler).
+    app.config["DATABASE_SETTINGS"] = dict(app.config["DATABASE_SETTINGS"] or {})
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine)
+        apply_settings(db.engine, app.config["DATABASE_SETTINGS"])
     migrate.init_app(app, db, directory=resource_dir("migrations"), render_as_batch=True,
                      compare_type=True)
     register_web(app)

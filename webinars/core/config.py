@@ -37,6 +37,17 @@ DEFAULTS = {
     "HEALTH_SCHEDULER_MAX_AGE": None,
     # Dead connections are found by webinars.core.db.ping_when_idle.
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # PostgreSQL settings for every session of this process (webinars.core.db.
+    # apply_settings): what keeps a dead or frozen client from holding locks
+    # that the living wait for. docs/operations.md says why each value.
+    "DATABASE_SETTINGS": {
+        # A client that died mid-statement is noticed within 2 s, not when
+        # the statement ends (it ran 102 s once, holding its row locks).
+        "client_connection_check_interval": "2s",
+        # A transaction left open and idle (a frozen or cut-off client)
+        # ends after 60 s, and its locks with it; nothing here idles so long.
+        "idle_in_transaction_session_timeout": "60s",
+    },
 }
 
 

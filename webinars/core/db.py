@@ -82,6 +82,27 @@ def _sqlite_on_begin(conn):
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
 
+def apply_settings(engine: Engine, settings: dict[str, str]) -> None:
+    """Give every new PostgreSQL connection of ``engine`` these session settings.
+
+    ``settings`` is read at each connect (one ``set_config`` round trip per
+    new connection, none per checkout), so a process may add to it before
+    its first connection (webinars.worker.scheduler.prepare_process).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _settings(dbapi_connection, _record):
+        if not settings:
+            return
+        calls = ", ".join("set_config(%s, %s, false)" for _ in settings)
+        values = [part for pair in settings.items() for part in pair]
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SELECT {calls}", values)
+        dbapi_connection.commit()
+
+
 # A pooled connection unused for longer than this is checked before use.
 IDLE_PING_SECONDS = 10.0
 
