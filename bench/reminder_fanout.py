@@ -111,14 +111,13 @@ def main() -> None:
     from webinars.reminders import sending as reminders
     from webinars.worker.scheduler import prepare_process
 
-    prepare_process()  # this process stands in for `flask scheduler`
-    if args.switch_interval is not None:
-        sys.setswitchinterval(args.switch_interval)
-
     with smtp_sink() as smtp_url, tempfile.TemporaryDirectory() as folder, \
             (postgres_schema() if not args.sqlite else _sqlite(folder)) as (url, _):
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER": "off",
                           "SMTP_URL": smtp_url}, instance_path=folder)
+        prepare_process(app)  # this process stands in for `flask scheduler`
+        if args.switch_interval is not None:
+            sys.setswitchinterval(args.switch_interval)
         with app.app_context():
             upgrade()
             due = setup(args.count, args.lead)

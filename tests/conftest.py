@@ -3,6 +3,7 @@ WEBINARS_TEST_POSTGRES_URL is set), a movable clock, and an organizer token."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -182,8 +183,11 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.refuse_with = None  # e.g. "451 4.3.0 Try again later"
+        self.delay = 0.0  # seconds before each answer: a slow relay (other connections go on)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse_with:
             return self.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -7,7 +7,6 @@ from webinars.core.db import db
 from webinars.mail import outbox as mail
 from webinars.mail import pump
 from webinars.models import OutboxMessage
-from webinars.registrations import notices
 from webinars.worker import drain as delivery
 
 
@@ -102,19 +101,6 @@ def test_server_down_keeps_the_mail_for_later(app, client, auth, smtp, frozen_cl
     frozen_clock.advance(minutes=5)
     assert mail.send_pending().sent == 1
     assert smtp.kinds("dara@example.org") == ["confirmation"]
-
-
-def test_a_claimed_message_is_not_sent_by_a_second_sender(mail_app, client, auth, smtp,
-                                                           frozen_clock):
-    mail_app.config["MAIL_DELIVERY"] = "manual"
-    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
-    register(client, "mekong")
-    assert notices.process_due() == 1  # what the sweep does first
-    assert mail._claim(10) != []  # a sender took it and died before sending
-    assert mail.send_pending().sent == 0
-    frozen_clock.advance(seconds=mail.CLAIM_SECONDS + 1)  # its claim ran out
-    assert mail.send_pending().sent == 1
-    assert len(smtp.messages) == 1
 
 
 def test_background_delivery_needs_no_scheduler(mail_app, client, auth, smtp):

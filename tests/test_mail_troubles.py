@@ -130,10 +130,19 @@ def test_a_message_a_sender_is_trying_is_left_to_it(mail_app, client, auth, smtp
     row = db.session.scalar(sa.select(OutboxMessage))
     db.session.execute(sa.update(OutboxMessage).values(send_after=row.created_at))
     db.session.commit()
-    assert outbox._claim(10) == [row.id]  # a sender has it now
-    for action in ("retry", "give-up"):
-        answer = post(signed_in, f"/organizer/events/mekong/mail/{row.id}/{action}",
-                      form_url="/organizer/events/mekong")
-        assert "trying this message right now" in text_of(signed_in.get(answer.headers["Location"]))
+    with outbox._claim(10) as claim:  # a live sender has it now
+        assert claim.ids == [row.id]
+        for action in ("retry", "give-up"):
+            answer = post(signed_in, f"/organizer/events/mekong/mail/{row.id}/{action}",
+                          form_url="/organizer/events/mekong")
+            assert "trying this message right now" in \
+                text_of(signed_in.get(answer.headers["Location"]))
     db.session.rollback()
     assert db.session.get(OutboxMessage, row.id).failed_at is None
+    # Let go (or dead), it is the organizer's again.
+    answer = post(signed_in, f"/organizer/events/mekong/mail/{row.id}/give-up",
+                  form_url="/organizer/events/mekong")
+    assert "trying this message" not in text_of(signed_in.get(answer.headers["Location"]))
+    db.session.rollback()
+    assert db.session.get(OutboxMessage, row.id).failed_at is not None
+

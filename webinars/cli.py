@@ -130,7 +130,7 @@ def register_cli(app: Flask) -> None:
         if app.config["LOG_FORMAT"] == "text":
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         click.echo("Scheduler running; Ctrl-C stops it.")
-        scheduler.prepare_process()
+        scheduler.prepare_process(app)
         scheduler.build(app, blocking=True).start()
 
     @app.cli.command("reminders")

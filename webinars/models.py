@@ -221,8 +221,10 @@ class Registration(db.Model):
 class OutboxMessage(db.Model):
     """A mail to send, written in the same transaction as the change it tells of.
 
-    A message is claimed (``claimed_until``) before the SMTP call and marked
-    ``sent_at`` after it; a temporary failure sets ``send_after`` for a retry.
+    A sender claims a message (``claimed_by``, ``claim_token``: webinars.claims)
+    before the SMTP call and marks it ``sent_at`` after it; a temporary
+    failure sets ``send_after`` for a retry. ``about_at`` is the start of the
+    session it tells of, which its retries hurry for (webinars.mail.retries).
     """
 
     __tablename__ = "outbox"
@@ -242,7 +244,9 @@ class OutboxMessage(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    about_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -261,8 +265,9 @@ class Reminder(db.Model):
 
     Written with the registration (or promotion), moved with the session,
     deleted with the registration or the event. APScheduler only wakes the
-    sender at ``due_at``; a row is claimed (``claimed_until``) before its SMTP
-    call and marked ``sent_at`` after it.
+    sender at ``due_at``; a row is claimed (``claimed_by``, ``claim_token``:
+    webinars.claims) before its SMTP call and marked ``sent_at`` after it. A
+    temporary failure sets ``retry_at``.
     """
 
     __tablename__ = "reminders"
@@ -280,7 +285,9 @@ class Reminder(db.Model):
     offset_minutes: Mapped[int] = mapped_column(sa.Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(sa.String(16), default=ReminderStatus.PENDING)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -290,7 +297,8 @@ class Reminder(db.Model):
 
 
 class Heartbeat(db.Model):
-    """When a background process last proved it was alive (for /healthz)."""
+    """When a process last proved it was alive: the scheduler (for /healthz), and
+    each sender holding claims (``sender:<name>``, webinars.claims)."""
 
     __tablename__ = "heartbeats"
 

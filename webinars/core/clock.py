@@ -24,3 +24,13 @@ def set_source(source: Callable[[], datetime] | None) -> None:
     """Make :func:`now` return ``source()``; ``None`` goes back to the real clock."""
     global _source
     _source = source
+
+
+def wall() -> datetime:
+    """The real instant, whatever :func:`set_source` says.
+
+    For what other processes judge: whether a process is alive
+    (webinars.claims). A test's frozen clock must not make a live sender
+    look dead to another process, nor a dead one alive.
+    """
+    return datetime.now(UTC)

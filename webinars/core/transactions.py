@@ -34,11 +34,9 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 import sqlalchemy as sa
 
-from . import clock
 from .db import db
 
 log = logging.getLogger(__name__)
@@ -138,23 +136,6 @@ def claim(model, *conditions, order_by, limit: int, values: dict) -> list[int]:
         sa.update(model).where(model.id.in_(chosen.scalar_subquery())).values(**values)
         .returning(model.id).execution_options(synchronize_session=False)).scalars().all()
     return sorted(ids)
-
-
-def claim_for_sending(model, *conditions, order_by, limit: int, seconds: int) -> list[int]:
-    """Claim, in a write transaction of its own, rows a sender is about to send.
-
-    For the outbox and for reminders alike: rows matching ``conditions``
-    whose earlier claim (``claimed_until``) is absent or ran out are claimed
-    for ``seconds`` and counted as an attempt; the commit makes the claim
-    hold while the sender talks to the mail server.
-    """
-    with write_transaction():
-        now = clock.now()
-        return claim(model, *conditions,
-                     sa.or_(model.claimed_until.is_(None), model.claimed_until < now),
-                     order_by=order_by, limit=limit,
-                     values={"claimed_until": now + timedelta(seconds=seconds),
-                             "attempts": model.attempts + 1})
 
 
 def autocommit_connection() -> sa.Connection:

@@ -7,8 +7,8 @@ installs (:func:`install`; webinars.worker.drain: compose due notices, then
 send the outbox), so this package needs to know nothing of what the work is:
 
 * ``background`` (default): a daemon thread per process, woken right after
-  each commit and every minute anyway, so mail goes out within seconds
-  whether or not a scheduler process runs;
+  each commit, when a retry it set falls due, and every minute anyway, so
+  mail goes out within seconds whether or not a scheduler process runs;
 * ``inline``: in the caller's thread, before it returns (tests; the CLI's
   commands that send mail switch ``background`` to it, webinars.cli);
 * ``manual``: only the scheduler's sweep (and ``flask send-mail``).
@@ -29,6 +29,7 @@ from ..core.outages import is_outage
 log = logging.getLogger(__name__)
 
 _KEY = "webinars.pump"
+_IDLE_SECONDS = 60.0
 # Set while this thread does the delivery work: the commits of that work
 # wake nothing, since the work goes on until nothing is left.
 _working = threading.local()
@@ -76,7 +77,11 @@ def stop(app: Flask) -> None:
 
 
 class _Pump:
-    """A daemon thread that does the work when woken, and every minute anyway."""
+    """A daemon thread that does the work when woken, and every minute anyway.
+
+    Sooner when the work says so: a result with ``again_in`` seconds (a
+    retry it set, webinars.mail.outbox.Report) is woken then.
+    """
 
     def __init__(self, app: Flask, work: Callable[[], object]):
         self.app = app
@@ -107,14 +112,18 @@ class _Pump:
             self.thread.join(timeout=30)
 
     def _run(self) -> None:
+        wait = _IDLE_SECONDS
         while True:
-            self.wakeup.wait(timeout=60)
+            self.wakeup.wait(timeout=wait)
             self.wakeup.clear()
             if self.stopping:
                 return
+            wait = _IDLE_SECONDS
             with self.app.app_context():
                 try:
-                    self.run_here()
+                    again_in = getattr(self.run_here(), "again_in", None)
+                    if again_in is not None:
+                        wait = min(max(again_in, 1.0), _IDLE_SECONDS)
                 except Exception as exc:
                     if not is_outage(exc):  # an outage is logged once, where it starts
                         log.exception("mail delivery failed; the sweep will retry")

@@ -48,7 +48,12 @@ class SMTPTransport:
         return conn
 
     def send(self, recipient: str, payload: bytes, kind: str, row_id: int) -> tuple[str, str]:
-        """Deliver one message: ('sent'|'temporary'|'permanent', error text)."""
+        """Deliver one message: (outcome, the server's answer or the error).
+
+        The outcome is 'sent', 'temporary' (a 4xx answer), 'permanent' (5xx)
+        or 'unreachable' (no answer: the connection was refused, dropped or
+        timed out; the message was not judged, the relay was).
+        """
         try:
             if self.conn is None:
                 self.conn = self._connect()
@@ -63,7 +68,7 @@ class SMTPTransport:
             # Dropped connection, refused connection, timeout: try again later.
             self.close()
             _relay.failed(f"{self.host}:{self.port}", f"{type(exc).__name__}: {exc}")
-            return "temporary", f"{type(exc).__name__}: {exc}"
+            return "unreachable", f"{type(exc).__name__}: {exc}"
         _relay.answered(f"{self.host}:{self.port}")
         if refused:
             code, text = refused[recipient]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .. import audit
+from .. import audit, claims
 from ..core import clock
 from ..core.db import db
 from ..core.errors import Conflict, NotFound
@@ -56,7 +56,8 @@ def _of_event(event_id: int, message_id: int) -> tuple[Event, OutboxMessage]:
         raise NotFound("No such message for this event.")
     if row.sent_at is not None:
         raise Conflict("This message was delivered already.")
-    if row.claimed_until is not None and row.claimed_until > clock.now():
+    if db.session.scalar(sa.select(claims.held(OutboxMessage)).where(
+            OutboxMessage.id == row.id)):
         # Its sender would record its answer over ours.
         raise Conflict("A sender is trying this message right now; look again in a few "
                        "minutes.")

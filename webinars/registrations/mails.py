@@ -12,7 +12,7 @@ from flask import render_template
 
 from ..calendars import ics
 from ..calendars.times import session_times
-from ..core import links
+from ..core import clock, links
 from ..mail.compose import Invitation, compose
 from ..mail.outbox import queue
 from ..models import Event, EventSession, Registration, RegistrationStatus
@@ -129,4 +129,6 @@ def _send(registration: Registration, kind: str, subject: str, *, template: str 
     html = render_template(f"emails/{template}.html", **values)
     message = compose(kind=kind, to_name=registration.name, to_email=registration.email,
                       subject=subject, text=text, html=html, invitation=invitation)
-    queue(message, kind, registration_id=registration.id)
+    upcoming = event.next_session(clock.now())
+    queue(message, kind, registration_id=registration.id,
+          about_at=upcoming.start_utc if upcoming else None)

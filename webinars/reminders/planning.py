@@ -114,7 +114,9 @@ def _move(session: EventSession, now: datetime) -> None:
             continue
         reminder.due_at = due
         if due > now:
-            reminder.status, reminder.sent_at, reminder.claimed_until = PENDING, None, None
+            reminder.status, reminder.sent_at, reminder.retry_at = PENDING, None, None
+            # A sender holding it loses it: its fencing check fails (webinars.claims).
+            reminder.claimed_by, reminder.claim_token = None, None
             reminder.attempts, reminder.note = 0, "moved with the session"
         elif reminder.status == PENDING:
             reminder.status = ReminderStatus.SKIPPED

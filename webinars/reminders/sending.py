@@ -7,12 +7,17 @@ process) is caught by its periodic sweep, which calls the same function.
 Late and lost: a reminder found due after its session has started is
 skipped and recorded (``note``); one found due before is sent late.
 
-Duplicates: a row is claimed (``claimed_until``) before the SMTP call and
-marked sent right after the server's 250, one autocommitted UPDATE per
-message. A crash in between is the one window where a reminder can go out
-twice (after its claim expires): one message per sender thread. Two senders
-never take the same row: the claim is a conditional UPDATE (with ``FOR
-UPDATE SKIP LOCKED`` on PostgreSQL).
+Exactly once: each sender thread claims a small batch (webinars.claims: the
+rows belong to this live process until it lets them go or dies, however
+slow the mail server), checks its fencing token just before each SMTP
+transaction, and marks each reminder right after the server's answer.
+What can still go out twice is a reminder whose 250 came but whose mark
+did not land: one per sender thread (docs/operations.md).
+
+In order: a reminder whose registrant still waits for earlier mail (the
+confirmation, most often, retried after a refusal) waits a few seconds
+behind it, and that mail is brought forward to go first
+(:func:`_mail_first`).
 """
 
 from __future__ import annotations
@@ -25,22 +30,19 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from .. import claims
 from ..calendars import ics
 from ..calendars.times import session_times
 from ..core import clock, links
 from ..core.db import UTCDateTime, db
-from ..core.transactions import (
-    autocommit_connection,
-    claim_for_sending,
-    end_read,
-    write_transaction,
-)
-from ..mail import compose
+from ..core.transactions import autocommit_connection, end_read, write_transaction
+from ..mail import compose, pump, retries
 from ..mail.transports import transport_for
 from ..models import (
     Event,
     EventSession,
     EventStatus,
+    OutboxMessage,
     RegistrationStatus,
     Reminder,
     ReminderStatus,
@@ -48,9 +50,11 @@ from ..models import (
 )
 
 PENDING = ReminderStatus.PENDING
-CLAIM_SECONDS = 300
-MAX_ATTEMPTS = 6
-BATCH = 200
+#: Reminders per claim and sender thread: small, so that a slow mail server
+#: holds few while the other threads and processes go on with the rest.
+BATCH = 50
+#: How long a reminder waits behind its registrant's earlier mail.
+BEHIND = timedelta(seconds=3)
 
 
 @dataclass
@@ -61,8 +65,13 @@ class Report:
     skipped: int = 0
     retried: int = 0
     failed: int = 0
+    held: int = 0  # waiting behind earlier mail to the same registrant
     first_lateness: float | None = None  # seconds after due_at, for the benchmark
     last_lateness: float | None = None
+    #: The relay did not answer: the senders stopped until the next try.
+    unreachable: bool = False
+    #: Seconds until the soonest retry or hold this pass set (the scheduler runs again then).
+    again_in: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: str, lateness: float | None = None) -> None:
@@ -73,6 +82,12 @@ class Report:
                 if self.first_lateness is None:
                     self.first_lateness = lateness
                 self.last_lateness = lateness
+
+    def retry_at(self, when: datetime, now: datetime) -> None:
+        """Note a retry set for ``when``."""
+        seconds = max((when - now).total_seconds(), 0.0)
+        with self.lock:
+            self.again_in = seconds if self.again_in is None else min(self.again_in, seconds)
 
 
 def send_due(limit: int = BATCH, senders: int | None = None) -> Report:
@@ -114,17 +129,18 @@ def send_due(limit: int = BATCH, senders: int | None = None) -> Report:
 
 
 def _send_claimed(limit: int, report: Report) -> None:
-    while True:
-        claimed = _claim(limit)
-        if not claimed:
+    while not report.unreachable:
+        claim = _claim(limit)
+        if claim is None:
             return
-        _send_batch(claimed, report)
+        with claim:
+            _send_batch(claim, report)
 
 
 def due_now(now: datetime) -> sa.Select:
     """Every pending reminder due at ``now``, with its session's start: what is judged stale."""
     return (sa.select(Reminder.id, Reminder.registration_id, Reminder.session_id,
-                      Reminder.due_at, EventSession.start_utc)
+                      Reminder.due_at, Reminder.note, EventSession.start_utc)
             .join(EventSession, EventSession.id == Reminder.session_id)
             .where(Reminder.status == PENDING, Reminder.due_at <= now))
 
@@ -151,10 +167,10 @@ def _skip_stale(report: Report) -> None:
     """
     with write_transaction():
         now = clock.now()
-        started, superseded, latest = [], [], {}
+        started, refused, superseded, latest = [], [], [], {}
         for row in db.session.execute(due_now(now)):
             if row.start_utc <= now:
-                started.append(row.id)
+                (refused if row.note else started).append(row.id)
                 continue
             key = (row.registration_id, row.session_id)
             kept = latest.get(key)
@@ -167,6 +183,10 @@ def _skip_stale(report: Report) -> None:
                 superseded.append(row.id)
         for ids, note in (
             (started, "found due after the session had started (the sender was down)"),
+            # Keeps the mail server's last answer, which is what an operator needs.
+            (refused, sa.func.substr(
+                "not delivered before the session started; last answer: " + Reminder.note,
+                1, 500)),
             (superseded, "superseded by a later reminder for the same session"),
         ):
             for first in range(0, len(ids), _SKIP_CHUNK):
@@ -175,81 +195,137 @@ def _skip_stale(report: Report) -> None:
                     # Still pending and due: a reschedule may have moved it since the read.
                     .where(Reminder.id.in_(ids[first:first + _SKIP_CHUNK]),
                            Reminder.status == PENDING, Reminder.due_at <= now)
-                    .values(status=ReminderStatus.SKIPPED, note=note)
+                    .values(status=ReminderStatus.SKIPPED, note=note, claimed_by=None,
+                            claim_token=None)
                     .execution_options(synchronize_session=False))
                 report.skipped += result.rowcount or 0
 
 
-def _claim(limit: int) -> list[int]:
-    return claim_for_sending(
-        Reminder, Reminder.status == PENDING, Reminder.due_at <= clock.now(),
-        order_by=(Reminder.due_at, Reminder.id), limit=limit, seconds=CLAIM_SECONDS)
+def _claim(limit: int) -> claims.Claim | None:
+    now = clock.now()
+    return claims.take(
+        Reminder, Reminder.status == PENDING, Reminder.due_at <= now,
+        sa.or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now),
+        order_by=(Reminder.due_at, Reminder.id), limit=limit)
 
 
-def _send_batch(ids: list[int], report: Report) -> None:
+def _send_batch(claim: claims.Claim, report: Report) -> None:
     rows = db.session.scalars(
-        sa.select(Reminder).where(Reminder.id.in_(ids))
+        sa.select(Reminder).where(Reminder.id.in_(claim.ids))
         .options(sa.orm.joinedload(Reminder.registration),
                  sa.orm.joinedload(Reminder.session).joinedload(EventSession.event)
                  .selectinload(Event.sessions))
         .order_by(Reminder.due_at, Reminder.id)).unique().all()
+    # Kept as they are while the mail server takes its time, with no
+    # transaction left open meanwhile (PostgreSQL ends one idle for long:
+    # DATABASE_SETTINGS); everything the mail needs was loaded above.
+    db.session.expunge_all()
+    end_read()
     composer = Composer()
     transport = transport_for(current_app)
     marks = autocommit_connection()
     try:
+        behind = _mail_first(marks, [reminder.registration_id for reminder in rows])
         for reminder in rows:
-            if not _still_wanted(reminder, report, marks):
+            if not claim.still_mine(marks, reminder.id, Reminder.status == PENDING):
+                continue
+            if not _still_wanted(reminder, claim, report, marks):
+                continue
+            if reminder.registration_id in behind:
+                _hold(marks, claim, reminder.id, report)
                 continue
             # Built just before sending, so the first goes out at once.
             payload = composer.message(reminder)
             outcome, error = transport.send(reminder.registration.email, payload, "reminder",
                                             reminder.id)
-            _record(marks, reminder.id, reminder.due_at, reminder.attempts, outcome, error,
-                    report)
+            _record(marks, claim, reminder, outcome, error, report)
+            if outcome == "unreachable":
+                report.unreachable = True  # the other threads stop at their next message
+                return
+            if report.unreachable:
+                return
     finally:
         transport.close()
         marks.close()
-        end_read()  # the read transaction that loaded the batch
 
 
-def _still_wanted(reminder: Reminder, report: Report, marks: sa.Connection) -> bool:
+def _mail_first(marks: sa.Connection, registration_ids: list[int]) -> set[int]:
+    """Those of ``registration_ids`` with earlier mail still undelivered, brought forward.
+
+    A reminder must never arrive before the confirmation it follows (the
+    confirmation has the join link and the invitation). Such mail, waiting
+    for a retry, is made due now, so that it goes first; the reminder is
+    held BEHIND it.
+    """
+    if not registration_ids:
+        return set()
+    now = clock.now()
+    waiting = set(marks.execute(
+        sa.select(OutboxMessage.registration_id).distinct()
+        .where(OutboxMessage.registration_id.in_(registration_ids),
+               OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))).scalars())
+    if waiting:
+        marks.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.registration_id.in_(waiting), OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None), OutboxMessage.send_after > now)
+            .values(send_after=now))
+        pump.wake()
+    return waiting
+
+
+def _hold(marks: sa.Connection, claim: claims.Claim, reminder_id: int, report: Report) -> None:
+    now = clock.now()
+    marks.execute(sa.update(Reminder).where(Reminder.id == reminder_id, claim.mine())
+                  .values(retry_at=now + BEHIND, claimed_by=None, claim_token=None))
+    report.add("held")
+    report.retry_at(now + BEHIND, now)
+
+
+def _still_wanted(reminder: Reminder, claim: claims.Claim, report: Report,
+                  marks: sa.Connection) -> bool:
     registration, session = reminder.registration, reminder.session
     if (registration.status == RegistrationStatus.CONFIRMED
             and session.status == SessionStatus.SCHEDULED
             and session.event.status == EventStatus.PUBLISHED):
         return True
-    marks.execute(sa.update(Reminder).where(Reminder.id == reminder.id).values(
-        status=ReminderStatus.SKIPPED, note="no longer wanted (cancelled)", claimed_until=None))
+    marks.execute(sa.update(Reminder).where(Reminder.id == reminder.id, claim.mine()).values(
+        status=ReminderStatus.SKIPPED, note="no longer wanted (cancelled)", claimed_by=None,
+        claim_token=None))
     report.add("skipped")
     return False
 
 
-def _record(marks: sa.Connection, reminder_id: int, due_at: datetime, attempts: int,
-            outcome: str, error: str, report: Report) -> None:
+def _record(marks: sa.Connection, claim: claims.Claim, reminder: Reminder, outcome: str,
+            error: str, report: Report) -> None:
     """Mark one reminder right after its SMTP answer: one autocommitted UPDATE."""
     now = clock.now()
-    values: dict = {"claimed_until": None}
-    if outcome == "temporary" and attempts >= MAX_ATTEMPTS:
-        outcome = "permanent"
     if outcome == "sent":
-        values.update(status=ReminderStatus.SENT, sent_at=now, note="")
-        report.add("sent", (now - due_at).total_seconds())
-    elif outcome == "temporary":
-        # Stay claimed until the retry time: the backoff is the claim.
-        values.update(note=error[:500],
-                      claimed_until=now + timedelta(seconds=min(30 * 2 ** attempts, 900)))
+        marks.execute(_MARK_SENT, {"reminder": reminder.id, "token": claim.token, "when": now})
+        report.add("sent", (now - reminder.due_at).total_seconds())
+        return
+    attempts = reminder.attempts + 1
+    values: dict = {"claimed_by": None, "claim_token": None, "note": error[:500]}
+    if outcome == "unreachable":
+        values["retry_at"] = now + retries.RELAY_PROBE  # the relay's fault: no attempt counted
+        report.retry_at(values["retry_at"], now)
+    elif outcome == "temporary" and not retries.exhausted(attempts):
+        values.update(attempts=attempts,
+                      retry_at=now + retries.delay(attempts, now, reminder.session.start_utc))
         report.add("retried")
+        report.retry_at(values["retry_at"], now)
     else:
-        values.update(status=ReminderStatus.FAILED, note=error[:500])
+        values.update(attempts=attempts, status=ReminderStatus.FAILED)
         report.add("failed")
-    statement = _MARK_SENT if outcome == "sent" else \
-        sa.update(Reminder).where(Reminder.id == reminder_id).values(**values)
-    marks.execute(statement, {"reminder": reminder_id, "when": now})
+    marks.execute(sa.update(Reminder).where(Reminder.id == reminder.id, claim.mine())
+                  .values(**values))
 
 
 # Built once: the hot path of a fan-out runs it ten thousand times.
-_MARK_SENT = (sa.update(Reminder).where(Reminder.id == sa.bindparam("reminder"))
-              .values(status=ReminderStatus.SENT, note="", claimed_until=None,
+_MARK_SENT = (sa.update(Reminder)
+              .where(Reminder.id == sa.bindparam("reminder"),
+                     Reminder.claim_token == sa.bindparam("token"))
+              .values(status=ReminderStatus.SENT, note="", claimed_by=None, claim_token=None,
+                      retry_at=None, attempts=Reminder.attempts + 1,
                       sent_at=sa.bindparam("when", type_=UTCDateTime())))
 
 
@@ -272,7 +348,7 @@ class Composer:
     def message(self, reminder: Reminder) -> bytes:
         """The RFC 5322 bytes of one reminder."""
         registration, session = reminder.registration, reminder.session
-        event = registration.event
+        event = session.event
         zone = registration.timezone or "UTC"
         times = self.times.get((session.id, zone))
         if times is None:

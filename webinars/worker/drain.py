@@ -24,6 +24,13 @@ def drain() -> Report:
             total.sent += report.sent
             total.retried += report.retried
             total.failed += report.failed
+            if report.again_in is not None:
+                total.again_in = min(total.again_in or report.again_in, report.again_in)
+            if report.unreachable:
+                # Every message would meet the same closed door: try again
+                # at the next pass (webinars.mail.retries.RELAY_PROBE).
+                total.unreachable = True
+                return total
             if not (prepared or report.sent or report.retried or report.failed):
                 return total
 

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -39,6 +39,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from .. import claims
 from ..core.db import db
 from ..core.outages import is_outage
 from ..events.service import refresh_timezones
@@ -58,14 +59,25 @@ JOB_HORIZON = 1000  # reminder groups kept as jobs; the sweep covers the rest
 SWITCH_INTERVAL = 0.0005
 
 
-def prepare_process() -> None:
-    """Tune the interpreter for a process that runs only the scheduler: hand the GIL over sooner.
+# No statement of the scheduler's runs for long (the largest, the stale
+# reminders of a 10,000-row fan-out, takes 0.2 s: docs/performance.md); one
+# that does is stuck behind a lock or a plan gone wrong, and holds up every
+# reminder behind it. Cut it off and let the next run try again.
+STATEMENT_TIMEOUT = "60s"
+
+
+def prepare_process(app: Flask) -> None:
+    """Tune a process that runs only the scheduler: GIL handover and its database sessions.
 
     Sets the switch interval to SWITCH_INTERVAL for the whole process, which
-    suits ``flask scheduler`` (it serves no requests). Never call it in a web
-    worker, under ``flask run`` (the embedded scheduler) or in tests.
+    suits ``flask scheduler`` (it serves no requests), and a statement
+    timeout on its PostgreSQL sessions. Never call it in a web worker, under
+    ``flask run`` (the embedded scheduler) or in tests.
     """
     sys.setswitchinterval(SWITCH_INTERVAL)
+    app.config["DATABASE_SETTINGS"]["statement_timeout"] = STATEMENT_TIMEOUT
+    with app.app_context():
+        db.engine.dispose()  # connections made before the change would lack it
 
 
 class Runner:
@@ -100,7 +112,9 @@ class Runner:
             report = send_due()
             if report.sent or report.skipped or report.failed:
                 log.info("reminders: %s", report)
+            self.again(report)
             drain.drain()
+            claims.forget_gone()
             self.sync_jobs()
 
     def mail(self) -> None:
@@ -111,7 +125,20 @@ class Runner:
     def fire(self) -> None:
         """A reminder group fell due: send every due reminder (not only this group's)."""
         with self._job():
-            log.info("reminders: %s", send_due())
+            report = send_due()
+            log.info("reminders: %s", report)
+            self.again(report)
+
+    def again(self, report) -> None:
+        """Run :meth:`fire` again when a retry or a hold that ``report`` set falls due.
+
+        Not a minute later at the sweep: a reminder's retries are seconds
+        apart as its session nears (webinars.mail.retries).
+        """
+        if report.again_in is not None:
+            self.scheduler.add_job(
+                self.fire, "date", id="reminder:again", replace_existing=True,
+                run_date=datetime.now(UTC) + timedelta(seconds=max(report.again_in, 0.5)))
 
     def sync_jobs(self) -> None:
         """One date job per pending (session, offset) group, at its earliest due time."""
