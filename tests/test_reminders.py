@@ -10,6 +10,7 @@ from test_api_events import MEKONG, TCTP
 from webinars.core.db import db
 from webinars.models import Reminder
 from webinars.reminders import sending as reminders
+from webinars.worker import scheduler
 
 # The Mekong webinar starts 2027-07-15 02:00 UTC (22:00 in New York).
 START = datetime(2027, 7, 15, 2, 0, tzinfo=UTC)
@@ -235,3 +236,30 @@ def test_two_senders_at_once_send_each_reminder_once(mail_app, client, auth, smt
     assert sum(r.sent for r in reports) == 40
     ids = [m["Message-ID"] for m in smtp.messages]
     assert len(ids) == 40 and len(set(ids)) == 40
+
+
+def test_a_reminder_planned_or_moved_elsewhere_gets_its_wake_up_at_the_next_mail_poll(
+        app, client, auth, mekong):
+    # The scheduler process learns of registrations and moves made by web
+    # workers only through the database; its mail poll (every 2 s) sets the
+    # one reminder job, so none waits for the minute's sweep.
+    jobs = scheduler.build(app, blocking=False)
+    jobs.start(paused=True)  # keeps its jobs, runs none
+    try:
+        poll = jobs.get_job("mail").func
+        poll()
+        assert jobs.get_job(scheduler.NEXT_JOB) is None  # nothing pending
+
+        register(client, mekong)
+        poll()
+        assert jobs.get_job(scheduler.NEXT_JOB).trigger.run_date == START - timedelta(days=1)
+
+        session_id = client.get(f"/api/v1/events/{mekong}").json["sessions"][0]["id"]
+        moved = client.patch(f"/api/v1/events/{mekong}", headers=auth, json={"sessions": [
+            {"id": session_id, "start": "2027-07-13T22:00", "end": "2027-07-13T23:30"}]})
+        assert moved.status_code == 200, moved.json
+        poll()
+        assert jobs.get_job(scheduler.NEXT_JOB).trigger.run_date == \
+            START - timedelta(days=2)  # a day earlier, a day before
+    finally:
+        jobs.shutdown(wait=False)

@@ -275,6 +275,7 @@ class Reminder(db.Model):
         sa.UniqueConstraint("registration_id", "session_id", "offset_minutes",
                             name="uq_reminders_registration_session_offset"),
         sa.Index("ix_reminders_status_due", "status", "due_at"),
+        sa.Index("ix_reminders_status_retry", "status", "retry_at"),
         sa.Index("ix_reminders_session", "session_id"),
     )
 

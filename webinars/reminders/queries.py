@@ -29,12 +29,19 @@ def overview(limit: int = 50) -> tuple[list[Reminder], list[Reminder]]:
     return list(upcoming), list(recent)
 
 
-def next_due() -> list[tuple[int, int, datetime]]:
-    """(session id, offset, due_at) of every pending reminder group, soonest first."""
-    first_due = sa.func.min(Reminder.due_at)
-    rows = db.session.execute(
-        sa.select(Reminder.session_id, Reminder.offset_minutes, first_due)
-        .where(Reminder.status == PENDING)
-        .group_by(Reminder.session_id, Reminder.offset_minutes)
-        .order_by(first_due))
-    return [(session_id, offset, _aware(due)) for session_id, offset, due in rows]
+def next_wake() -> datetime | None:
+    """When the scheduler should next run :func:`~webinars.reminders.sending.send_due`.
+
+    The soonest due time of a pending reminder not set aside for a retry,
+    or the soonest retry; ``None`` when nothing is pending. Two index
+    look-ups (``ix_reminders_status_due``, ``ix_reminders_status_retry``),
+    cheap enough for every mail poll.
+    """
+    first_due = db.session.scalar(
+        sa.select(sa.func.min(Reminder.due_at))
+        .where(Reminder.status == PENDING, Reminder.retry_at.is_(None)))
+    first_retry = db.session.scalar(
+        sa.select(sa.func.min(Reminder.retry_at))
+        .where(Reminder.status == PENDING, Reminder.retry_at.is_not(None)))
+    times = [_aware(value) for value in (first_due, first_retry) if value is not None]
+    return min(times, default=None)

@@ -70,8 +70,6 @@ class Report:
     last_lateness: float | None = None
     #: The relay did not answer: the senders stopped until the next try.
     unreachable: bool = False
-    #: Seconds until the soonest retry or hold this pass set (the scheduler runs again then).
-    again_in: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: str, lateness: float | None = None) -> None:
@@ -82,12 +80,6 @@ class Report:
                 if self.first_lateness is None:
                     self.first_lateness = lateness
                 self.last_lateness = lateness
-
-    def retry_at(self, when: datetime, now: datetime) -> None:
-        """Note a retry set for ``when``."""
-        seconds = max((when - now).total_seconds(), 0.0)
-        with self.lock:
-            self.again_in = seconds if self.again_in is None else min(self.again_in, seconds)
 
 
 def send_due(limit: int = BATCH, senders: int | None = None) -> Report:
@@ -278,7 +270,6 @@ def _hold(marks: sa.Connection, claim: claims.Claim, reminder_id: int, report: R
     marks.execute(sa.update(Reminder).where(Reminder.id == reminder_id, claim.mine())
                   .values(retry_at=now + BEHIND, claimed_by=None, claim_token=None))
     report.add("held")
-    report.retry_at(now + BEHIND, now)
 
 
 def _still_wanted(reminder: Reminder, claim: claims.Claim, report: Report,
@@ -307,12 +298,10 @@ def _record(marks: sa.Connection, claim: claims.Claim, reminder: Reminder, outco
     values: dict = {"claimed_by": None, "claim_token": None, "note": error[:500]}
     if outcome == "unreachable":
         values["retry_at"] = now + retries.RELAY_PROBE  # the relay's fault: no attempt counted
-        report.retry_at(values["retry_at"], now)
     elif outcome == "temporary" and not retries.exhausted(attempts):
         values.update(attempts=attempts,
                       retry_at=now + retries.delay(attempts, now, reminder.session.start_utc))
         report.add("retried")
-        report.retry_at(values["retry_at"], now)
     else:
         values.update(attempts=attempts, status=ReminderStatus.FAILED)
         report.add("failed")

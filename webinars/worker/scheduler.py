@@ -1,15 +1,16 @@
 """APScheduler wiring: it decides *when* the senders run, never *what* they send.
 
-Jobs: one ``date`` job per pending reminder group, keyed
-``reminder:<session>:<offset>`` so that a moved session replaces its job
-rather than adding one; an ``interval`` sweep that first, once per start, moves sessions whose
+Jobs: one ``date`` job, ``reminder:next``, at the moment the next pending
+reminder falls due or is retried, set again after every pass and at every
+``mail`` poll (so a reminder planned or moved by another process, a web
+worker most often, gets its wake-up within a poll, not at the next sweep);
+an ``interval`` sweep that first, once per start, moves sessions whose
 zone's rules changed (a tzdata update arrives with a deploy, so a start is
 when it can have happened, and it must come before any reminder is judged
-due), then sends whatever is due
-(downtime, changes made by other processes, retries), delivers the mail
-outbox, refreshes the reminder jobs and writes a heartbeat for /healthz; and
-a short ``mail`` poll (every MAIL_POLL_SECONDS, default 2) that delivers
-what web workers queued.
+due), then sends whatever is due (downtime, claims of a dead process),
+delivers the mail outbox, forgets dead senders and writes a heartbeat for
+/healthz; and the short ``mail`` poll (every MAIL_POLL_SECONDS, default 2)
+that delivers what web workers queued.
 
 The scheduler runs in UTC with aware datetimes. Misfire policy: jobs have no
 grace limit (``misfire_grace_time=None``) and coalesce, because lateness is
@@ -31,7 +32,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,7 +49,7 @@ from ..reminders.sending import send_due
 from . import drain, heartbeat
 
 log = logging.getLogger(__name__)
-JOB_HORIZON = 1000  # reminder groups kept as jobs; the sweep covers the rest
+NEXT_JOB = "reminder:next"
 
 # The reminder senders (send_due) are threads that mostly wait for the mail
 # server and the database. Each wait ends with the thread asking for the GIL
@@ -87,6 +88,12 @@ class Runner:
         self.app = app
         self.scheduler = scheduler
         self.refreshed = False  # the time-zone refresh of this start is done
+        # While a pass runs, what it is sending still looks due: no wake-up
+        # then (APScheduler would only skip it with a warning); the pass
+        # sets the next one when it ends.
+        self.passes = 0
+        self.passes_lock = threading.Lock()
+        self.woken_for: datetime | None = None
 
     @contextlib.contextmanager
     def _job(self) -> Iterator[None]:
@@ -109,43 +116,52 @@ class Runner:
             if not self.refreshed:
                 refresh_timezones()
                 self.refreshed = True
-            report = send_due()
-            if report.sent or report.skipped or report.failed:
-                log.info("reminders: %s", report)
-            self.again(report)
+            self._send_due()
             drain.drain()
             claims.forget_gone()
-            self.sync_jobs()
+            self.wake(after_pass=True)
 
     def mail(self) -> None:
-        """Compose due confirmations and deliver the outbox (a cheap poll when idle)."""
+        """Compose due confirmations, deliver the outbox, and see when reminders are next due."""
         with self._job():
             drain.drain()
+            self.wake()
 
     def fire(self) -> None:
-        """A reminder group fell due: send every due reminder (not only this group's)."""
+        """Reminders fell due: send every due reminder, then wait for the next."""
         with self._job():
+            self._send_due()
+            self.wake(after_pass=True)
+
+    def _send_due(self) -> None:
+        with self.passes_lock:
+            self.passes += 1
+        try:
             report = send_due()
+        finally:
+            with self.passes_lock:
+                self.passes -= 1
+        if report.sent or report.skipped or report.failed or report.retried:
             log.info("reminders: %s", report)
-            self.again(report)
 
-    def again(self, report) -> None:
-        """Run :meth:`fire` again when a retry or a hold that ``report`` set falls due.
+    def wake(self, *, after_pass: bool = False) -> None:
+        """Keep ``reminder:next`` at the moment the next reminder falls due or is retried.
 
-        Not a minute later at the sweep: a reminder's retries are seconds
-        apart as its session nears (webinars.mail.retries).
+        A reminder still due right after a pass is another live sender's
+        (or its claim is being taken over): the next mail poll, not this
+        pass, runs again for it, so that waiting costs a pass per poll
+        rather than a busy loop.
         """
-        if report.again_in is not None:
-            self.scheduler.add_job(
-                self.fire, "date", id="reminder:again", replace_existing=True,
-                run_date=datetime.now(UTC) + timedelta(seconds=max(report.again_in, 0.5)))
-
-    def sync_jobs(self) -> None:
-        """One date job per pending (session, offset) group, at its earliest due time."""
-        for session_id, offset, due_at in reminder_queries.next_due()[:JOB_HORIZON]:
-            self.scheduler.add_job(self.fire, "date", run_date=due_at,
-                                   id=f"reminder:{session_id}:{offset}",
-                                   replace_existing=True)
+        if self.passes:
+            return
+        when = reminder_queries.next_wake()
+        if when is None or after_pass and when <= datetime.now(UTC):
+            return
+        if when == self.woken_for and self.scheduler.get_job(NEXT_JOB):
+            return
+        self.woken_for = when
+        self.scheduler.add_job(self.fire, "date", run_date=max(when, datetime.now(UTC)),
+                               id=NEXT_JOB, replace_existing=True)
 
 
 def build(app: Flask, *, blocking: bool) -> BaseScheduler:
