@@ -110,9 +110,14 @@ def database_url(request, tmp_path):
         path = tmp_path / "webinars.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_schema")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
-                              if url.startswith("postgresql://") else url)
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url(postgres_schema):
+    """The run's PostgreSQL schema, emptied: what is left of earlier tests is gone."""
+    engine = sa.create_engine(postgres_schema.replace("postgresql://", "postgresql+psycopg://", 1)
+                              if postgres_schema.startswith("postgresql://") else postgres_schema)
     with engine.begin() as conn:
         tables = [name for name in sa.inspect(conn).get_table_names()
                   if name != "alembic_version"]
@@ -120,7 +125,7 @@ def database_url(request, tmp_path):
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                  + " RESTART IDENTITY CASCADE"))
     engine.dispose()
-    return url
+    return postgres_schema
 
 
 @pytest.fixture
@@ -182,13 +187,19 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
-        self.refuse_with = None  # e.g. "451 4.3.0 Try again later"
+        # e.g. "451 4.3.0 Try again later" for every message, or
+        # {address: answer} for some recipients only
+        self.refuse_with = None
         self.delay = 0.0  # seconds before each answer: a slow relay (other connections go on)
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.refuse_with:
+        if isinstance(self.refuse_with, dict):
+            for address in envelope.rcpt_tos:
+                if address in self.refuse_with:
+                    return self.refuse_with[address]
+        elif self.refuse_with:
             return self.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(message)

@@ -101,9 +101,9 @@ class Relay:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-def test_an_outage_and_its_end_are_each_logged_once(postgres_schema, tmp_path, frozen_clock,
+def test_an_outage_and_its_end_are_each_logged_once(postgres_url, tmp_path, frozen_clock,
                                                     caplog):
-    url = postgres_schema  # skips the test when there is no test PostgreSQL
+    url = postgres_url  # skips the test when there is no test PostgreSQL
     relay = Relay(("127.0.0.1", 5432))
     relay.start()
     app = make_app(url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}"),
