@@ -21,6 +21,7 @@ from webinars.models import (
     OutboxMessage,
     Registration,
     RegistrationStatus,
+    Reminder,
 )
 
 # The signed-in client fixture, shared by the organizer tests.
@@ -145,6 +146,8 @@ def world(client, organizer, auth):
                 ApiToken.revoked_at.is_(None))),
             "message_id": db.session.scalar(sa.select(OutboxMessage.id).where(
                 OutboxMessage.registration_id == row.id).limit(1)),
+            "reminder_id": db.session.scalar(sa.select(Reminder.id).where(
+                Reminder.registration_id == row.id).limit(1)),
         },
         "live": live,
         "revoked": revoked,

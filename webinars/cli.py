@@ -14,9 +14,7 @@ from .core import timezones
 from .core.errors import DomainError
 from .events import demo
 from .events.service import refresh_timezones
-from .mail import outbox
-from .registrations import queries as registration_queries
-from .registrations import seats
+from .registrations import deliveries, seats
 from .reminders import queries as reminder_queries
 from .worker import drain, scheduler
 
@@ -173,15 +171,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--limit", default=50, show_default=True)
     def mail_status(limit: int) -> None:
         """Mail that failed or waits for a retry: recipient, kind, state, the server's answer."""
-        rows = registration_queries.mail_troubles(limit)
+        rows = deliveries.across_events(limit)
         if not rows:
             click.echo("No failed or retrying mail.")
             return
-        for row, slug in rows:
-            when = row.failed_at or row.send_after
-            click.echo(f"{timezones.iso_utc(when)}  {outbox.state(row):8} {row.kind:12} "
-                       f"{row.recipient}  event {slug or '-'}  attempts {row.attempts}  "
-                       f"{row.last_error}")
+        for row in rows:
+            click.echo(f"{timezones.iso_utc(row.at)}  {row.state:8} {row.kind:12} "
+                       f"{row.recipient}  event {row.event_slug or '-'}  "
+                       f"attempts {row.attempts}  {row.answer}")
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:

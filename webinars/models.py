@@ -267,7 +267,9 @@ class Reminder(db.Model):
     deleted with the registration or the event. APScheduler only wakes the
     sender at ``due_at``; a row is claimed (``claimed_by``, ``claim_token``:
     webinars.claims) before its SMTP call and marked ``sent_at`` after it. A
-    temporary failure sets ``retry_at``.
+    temporary failure sets ``retry_at``, and ``note`` keeps the mail server's
+    last answer; a reminder refused for good, out of attempts or still
+    refused when its session started is ``failed`` (``failed_at``).
     """
 
     __tablename__ = "reminders"
@@ -291,6 +293,7 @@ class Reminder(db.Model):
     claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
 
     registration: Mapped[Registration] = relationship()

@@ -12,7 +12,8 @@ and carries a fencing token (``claim_token``) that the owner checks before
 each SMTP transaction. Reminders used ``claimed_until`` as their retry
 time as well; that is ``retry_at`` now. The outbox learns the start of the
 session a message is about (``about_at``), so that its retries can hurry
-as the session nears. The scheduler finds the next retry by
+as the session nears. A reminder that failed says when (``failed_at``),
+as a message of the outbox does, for the organizer's page. The scheduler finds the next retry by
 ``ix_reminders_status_retry``, as it finds the next due reminder by
 ``ix_reminders_status_due``.
 """
@@ -38,12 +39,14 @@ def upgrade():
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('claim_token', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('retry_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('failed_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_reminders_status_retry', ['status', 'retry_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.drop_index('ix_reminders_status_retry')
+        batch_op.drop_column('failed_at')
         batch_op.drop_column('retry_at')
         batch_op.drop_column('claim_token')
         batch_op.drop_column('claimed_by')

@@ -14,12 +14,10 @@ import sqlalchemy as sa
 from ..core import clock, countries
 from ..core.db import db
 from ..core.errors import NotFound
-from ..mail.outbox import BOUNCED, troubled
 from ..models import (
     Attendance,
     Event,
     EventStatus,
-    OutboxMessage,
     Registration,
     RegistrationStatus,
 )
@@ -216,35 +214,3 @@ def by_country(event_id: int) -> list[CountryCount]:
                    for code in codes),
                   key=lambda c: (-c.confirmed, -c.waiting, not c.code,
                                  countries.country_name(c.code) or c.code))
-
-
-def bounced(event_id: int) -> dict[int, str]:
-    """{registration id: the mail server's answer} for registrants whose address was refused.
-
-    A permanent refusal (5xx) of any mail to them: the organizer should
-    check the address with the person, since nothing we send arrives.
-    """
-    rows = db.session.execute(
-        sa.select(OutboxMessage.registration_id, OutboxMessage.last_error)
-        .join(Registration, Registration.id == OutboxMessage.registration_id)
-        .where(Registration.event_id == event_id, BOUNCED)
-        .order_by(OutboxMessage.id))
-    return {registration_id: answer for registration_id, answer in rows}
-
-
-def bounce_of(registration_id: int) -> str | None:
-    """The mail server's permanent refusal of this registrant's address, if any."""
-    return db.session.scalar(
-        sa.select(OutboxMessage.last_error)
-        .where(OutboxMessage.registration_id == registration_id, BOUNCED)
-        .order_by(OutboxMessage.id.desc()).limit(1))
-
-
-def mail_troubles(limit: int = 100) -> list[tuple[OutboxMessage, str | None]]:
-    """Failed and retrying mail with the slug of the event it is about (None: no registrant)."""
-    rows = troubled(limit=limit)
-    slugs = dict(db.session.execute(
-        sa.select(Registration.id, Event.slug).join(Event, Event.id == Registration.event_id)
-        .where(Registration.id.in_({r.registration_id for r in rows if r.registration_id}))
-    ).all()) if rows else {}
-    return [(row, slugs.get(row.registration_id)) for row in rows]

@@ -10,6 +10,17 @@ from ..core.db import db
 from ..models import Reminder, ReminderStatus
 
 PENDING = ReminderStatus.PENDING
+FAILED = ReminderStatus.FAILED
+
+#: Not delivered, and not simply waiting for its time: failed, or refused
+#: or unreachable at least once and waiting for its retry (``note`` holds
+#: the mail server's last answer; webinars.reminders.sending._record).
+TROUBLED = sa.or_(Reminder.status == FAILED, sa.and_(
+    Reminder.status == PENDING, Reminder.retry_at.is_not(None), Reminder.note != ""))
+
+#: Refused for good: failed with a 5xx answer (an address that does not
+#: work), as webinars.mail.outbox.BOUNCED is for the outbox.
+BOUNCED = sa.and_(Reminder.status == FAILED, Reminder.note.like("5%"))
 
 
 def _aware(value: datetime) -> datetime:
@@ -27,6 +38,21 @@ def overview(limit: int = 50) -> tuple[list[Reminder], list[Reminder]]:
         .order_by(sa.func.coalesce(Reminder.sent_at, Reminder.due_at).desc(),
                   Reminder.id.desc()).limit(limit)).all()
     return list(upcoming), list(recent)
+
+
+def state(reminder: Reminder) -> str:
+    """pending, sent, skipped, failed, or retrying (a try failed, another will come)."""
+    if reminder.status == PENDING and reminder.retry_at is not None and reminder.note:
+        return "retrying"
+    return reminder.status
+
+
+def troubled(*conditions, limit: int | None = None) -> list[Reminder]:
+    """Failed and retrying reminders (that also meet ``conditions``), most recent trouble first."""
+    return list(db.session.scalars(
+        sa.select(Reminder).where(TROUBLED, *conditions)
+        .order_by(sa.func.coalesce(Reminder.failed_at, Reminder.retry_at).desc(),
+                  Reminder.id.desc()).limit(limit)))
 
 
 def next_wake() -> datetime | None:

@@ -132,7 +132,8 @@ def _send_claimed(limit: int, report: Report) -> None:
 def due_now(now: datetime) -> sa.Select:
     """Every pending reminder due at ``now``, with its session's start: what is judged stale."""
     return (sa.select(Reminder.id, Reminder.registration_id, Reminder.session_id,
-                      Reminder.due_at, Reminder.note, EventSession.start_utc)
+                      Reminder.due_at, Reminder.retry_at, Reminder.note,
+                      EventSession.start_utc)
             .join(EventSession, EventSession.id == Reminder.session_id)
             .where(Reminder.status == PENDING, Reminder.due_at <= now))
 
@@ -162,7 +163,8 @@ def _skip_stale(report: Report) -> None:
         started, refused, superseded, latest = [], [], [], {}
         for row in db.session.execute(due_now(now)):
             if row.start_utc <= now:
-                (refused if row.note else started).append(row.id)
+                # Tried and refused (a retry pending with the server's answer), or never tried.
+                (refused if row.retry_at is not None and row.note else started).append(row.id)
                 continue
             key = (row.registration_id, row.session_id)
             kept = latest.get(key)
@@ -173,13 +175,20 @@ def _skip_stale(report: Report) -> None:
                 latest[key] = row
             else:
                 superseded.append(row.id)
-        for ids, note in (
-            (started, "found due after the session had started (the sender was down)"),
-            # Keeps the mail server's last answer, which is what an operator needs.
-            (refused, sa.func.substr(
-                "not delivered before the session started; last answer: " + Reminder.note,
-                1, 500)),
-            (superseded, "superseded by a later reminder for the same session"),
+        for ids, outcome, values in (
+            (started, "skipped", {
+                "status": ReminderStatus.SKIPPED,
+                "note": "found due after the session had started (the sender was down)"}),
+            # Failed, not skipped: the organizer sees it with the mail
+            # server's last answer (webinars.registrations.deliveries).
+            (refused, "failed", {
+                "status": ReminderStatus.FAILED, "failed_at": now,
+                "note": sa.func.substr(
+                    "not delivered before the session started; last answer: " + Reminder.note,
+                    1, 500)}),
+            (superseded, "skipped", {
+                "status": ReminderStatus.SKIPPED,
+                "note": "superseded by a later reminder for the same session"}),
         ):
             for first in range(0, len(ids), _SKIP_CHUNK):
                 result = db.session.execute(
@@ -187,10 +196,10 @@ def _skip_stale(report: Report) -> None:
                     # Still pending and due: a reschedule may have moved it since the read.
                     .where(Reminder.id.in_(ids[first:first + _SKIP_CHUNK]),
                            Reminder.status == PENDING, Reminder.due_at <= now)
-                    .values(status=ReminderStatus.SKIPPED, note=note, claimed_by=None,
-                            claim_token=None)
+                    .values(**values, claimed_by=None, claim_token=None)
                     .execution_options(synchronize_session=False))
-                report.skipped += result.rowcount or 0
+                # Before the sender threads start: no lock needed.
+                setattr(report, outcome, getattr(report, outcome) + (result.rowcount or 0))
 
 
 def _claim(limit: int) -> claims.Claim | None:
@@ -267,8 +276,11 @@ def _mail_first(marks: sa.Connection, registration_ids: list[int]) -> set[int]:
 
 def _hold(marks: sa.Connection, claim: claims.Claim, reminder_id: int, report: Report) -> None:
     now = clock.now()
+    # A note that is no SMTP answer ("moved with the session") would list
+    # it among the retrying (webinars.reminders.queries.TROUBLED): cleared.
     marks.execute(sa.update(Reminder).where(Reminder.id == reminder_id, claim.mine())
-                  .values(retry_at=now + BEHIND, claimed_by=None, claim_token=None))
+                  .values(retry_at=now + BEHIND, claimed_by=None, claim_token=None,
+                          note=sa.case((Reminder.attempts == 0, ""), else_=Reminder.note)))
     report.add("held")
 
 
@@ -303,7 +315,7 @@ def _record(marks: sa.Connection, claim: claims.Claim, reminder: Reminder, outco
                       retry_at=now + retries.delay(attempts, now, reminder.session.start_utc))
         report.add("retried")
     else:
-        values.update(attempts=attempts, status=ReminderStatus.FAILED)
+        values.update(attempts=attempts, status=ReminderStatus.FAILED, failed_at=now)
         report.add("failed")
     marks.execute(sa.update(Reminder).where(Reminder.id == reminder.id, claim.mine())
                   .values(**values))

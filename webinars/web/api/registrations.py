@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from ...events.queries import get_event
-from ...registrations import queries, seats
+from ...registrations import deliveries, queries, seats
 from . import bp, json_body, organizer_required
 from .serialize import registration_dict
 
@@ -42,7 +42,7 @@ def list_registrations(slug: str):
     event = get_event(slug, include_drafts=True)
     rows = queries.in_arrival_order(event.id)
     positions = queries.waitlist_positions(event.id)
-    refused = queries.bounced(event.id)
+    refused = deliveries.bounced(event.id)
     return jsonify({"registrations": [
         registration_dict(row, event_slug=event.slug, position=positions.get(row.id),
                           mail_refused=refused.get(row.id))

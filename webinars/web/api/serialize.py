@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...core import links, timezones
 from ...models import Event, EventSession, Registration
-from ...registrations import queries
+from ...registrations import deliveries, queries
 from ...registrations.seats import Registered
 
 
@@ -62,7 +62,7 @@ def registration_dict(registration: Registration | Registered, *,
         position = queries.waitlist_position(registration)
     if mail_refused is _ASK:
         mail_refused = None if isinstance(registration, Registered) \
-            else queries.bounce_of(registration.id)
+            else deliveries.bounce_of(registration.id)
     return {
         "token": registration.token,
         "status": registration.status,

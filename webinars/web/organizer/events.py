@@ -18,7 +18,6 @@ from ...core import clock, timezones
 from ...core.errors import DomainError
 from ...events import queries as event_queries
 from ...events import service
-from ...mail import outbox
 from ...models import Event
 from ...registrations import attendance, deliveries, queries
 from . import bp, event_or_404, me, my_zone
@@ -78,8 +77,7 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
         button=ButtonForm(), zone=my_zone(), now=clock.now(),
         attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
         entries=list(zip(entries, _entry_labels(entries, event), strict=True)),
-        session_label=lambda s: _session_label(s, event), undelivered=undelivered,
-        mail_state=outbox.state), status
+        session_label=lambda s: _session_label(s, event), undelivered=undelivered), status
 
 
 @bp.get("/events/<slug>")
@@ -175,21 +173,35 @@ def change_capacity(slug: str):
 @bp.post("/events/<slug>/mail/<int:message_id>/retry")
 def retry_mail(slug: str, message_id: int):
     """Send a message that did not arrive again, now."""
-    return _on_mail(slug, lambda event: deliveries.retry(event.id, message_id, me()),
+    return _on_mail(slug, deliveries.MAIL, message_id, deliveries.retry,
                     "The message is being sent again.")
 
 
 @bp.post("/events/<slug>/mail/<int:message_id>/give-up")
 def give_up_mail(slug: str, message_id: int):
     """Stop retrying a message."""
-    return _on_mail(slug, lambda event: deliveries.give_up(event.id, message_id, me()),
+    return _on_mail(slug, deliveries.MAIL, message_id, deliveries.give_up,
                     "Nothing will retry that message any more.")
 
 
-def _on_mail(slug: str, action, success: str):
+@bp.post("/events/<slug>/reminders/<int:reminder_id>/retry")
+def retry_reminder(slug: str, reminder_id: int):
+    """Send a reminder that did not arrive again, now."""
+    return _on_mail(slug, deliveries.REMINDER, reminder_id, deliveries.retry,
+                    "The reminder is being sent again.")
+
+
+@bp.post("/events/<slug>/reminders/<int:reminder_id>/give-up")
+def give_up_reminder(slug: str, reminder_id: int):
+    """Stop retrying a reminder."""
+    return _on_mail(slug, deliveries.REMINDER, reminder_id, deliveries.give_up,
+                    "Nothing will retry that reminder any more.")
+
+
+def _on_mail(slug: str, source: str, row_id: int, action, success: str):
     event = event_or_404(slug)
     try:
-        action(event)
+        action(event.id, source, row_id, me())
     except DomainError as exc:
         flash(exc.message, "error")
     else:

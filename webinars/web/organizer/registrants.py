@@ -15,7 +15,7 @@ from ...core import countries, timezones
 from ...core.errors import DomainError, NotFound
 from ...events.queries import session_of
 from ...models import Event, Registration, RegistrationStatus
-from ...registrations import attendance, broadcast, queries, seats
+from ...registrations import attendance, broadcast, deliveries, queries, seats
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, MessageForm
 
@@ -60,7 +60,7 @@ def registrants(slug: str):
         countries=queries.by_country(event.id), country_name=country_name,
         confirmed=counted.confirmed, waiting=counted.waiting, zone=my_zone(),
         button=ButtonForm(), free_seat=counted.free, can_promote=queries.can_promote(event),
-        bounced=queries.bounced(event.id))
+        bounced=deliveries.bounced(event.id))
 
 
 def _registration_of(event: Event, registration_id: int) -> Registration:
@@ -114,7 +114,7 @@ def registrations_csv(slug: str):
     sessions = event.scheduled_sessions
     present = attendance.by_session(event.id)
     positions = queries.waitlist_positions(event.id)
-    refused = queries.bounced(event.id)
+    refused = deliveries.bounced(event.id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
