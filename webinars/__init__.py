@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     logs.configure(app.config["LOG_FORMAT"])
     if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
         app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
+    app.config["METRICS_ALLOW"] = config_module.allow_list(app.config["METRICS_ALLOW"])
 
     # This app's own: the scheduler adds to it (webinars.worker.scheduler).
     app.config["DATABASE_SETTINGS"] = dict(app.config["DATABASE_SETTINGS"] or {})
