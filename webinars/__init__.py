@@ -4,7 +4,7 @@ The packages, from the bottom up (each imports only those below it; the
 order is checked by import-linter, see pyproject.toml):
 ``core`` ← ``models`` ← ``locks`` ← ``mail`` | ``calendars`` | ``accounts`` |
 ``audit`` ← ``reminders`` ← ``registrations`` ← ``events`` ← ``worker`` ←
-``web`` ← ``cli``. docs/architecture.md walks through them.
+``metrics`` ← ``web`` ← ``cli``. docs/architecture.md walks through them.
 """
 
 from __future__ import annotations
