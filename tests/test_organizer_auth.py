@@ -178,7 +178,7 @@ def test_the_route_list_is_complete(app):
     assert {"organizer.dashboard", "organizer.registrations_csv", "organizer.logout",
             "organizer.promote_registration", "organizer.revoke_token"} <= pages
     assert api == {"api.create_event", "api.update_event", "api.cancel_event",
-                   "api.list_registrations"}
+                   "api.list_registrations", "metrics.metrics"}
 
 
 def urls(app, world):

@@ -4,7 +4,7 @@ The packages, from the bottom up (each imports only those below it; the
 order is checked by import-linter, see pyproject.toml):
 ``core`` ← ``models`` ← ``locks`` ← ``mail`` | ``calendars`` | ``accounts`` |
 ``audit`` ← ``reminders`` ← ``registrations`` ← ``events`` ← ``worker`` ←
-``web`` ← ``cli``. docs/architecture.md walks through them.
+``metrics`` ← ``web`` ← ``cli``. docs/architecture.md walks through them.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     logs.configure(app.config["LOG_FORMAT"])
     if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
         app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
+    app.config["METRICS_ALLOW"] = config_module.allow_list(app.config["METRICS_ALLOW"])
 
     # This app's own: the scheduler adds to it (webinars.worker.scheduler).
     app.config["DATABASE_SETTINGS"] = dict(app.config["DATABASE_SETTINGS"] or {})

@@ -7,6 +7,7 @@ Order: these defaults, then ``instance/config.py`` if present, then every
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -35,6 +36,9 @@ DEFAULTS = {
     # /healthz answers 503 when the scheduler's last heartbeat is older than
     # this many seconds; None reports its age without judging it.
     "HEALTH_SCHEDULER_MAX_AGE": None,
+    # Addresses and networks (comma-separated: "10.0.0.0/8, 192.0.2.7") whose
+    # requests may read /metrics without an organizer's API token.
+    "METRICS_ALLOW": "",
     # Dead connections are found by webinars.core.db.ping_when_idle.
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     # PostgreSQL settings for every session of this process (webinars.core.db.
@@ -85,3 +89,41 @@ def secret_key(instance_path: str) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allow_list(value, name: str = "WEBINARS_METRICS_ALLOW") -> tuple[Network, ...]:
+    """IP addresses and networks from a comma-separated string (or a list).
+
+    A bad entry stops the start with a ValueError that names the setting and
+    the entry: an allow-list that silently lost a line would refuse the
+    monitor, or worse, be taken for one that admits it.
+    """
+    if isinstance(value, str):
+        value = value.split(",")
+    networks = []
+    for entry in value or ():
+        text = str(entry).strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {text!r} is not an IP address or network "
+                             f"(like 192.0.2.7 or 10.0.0.0/8): {exc}") from None
+    return tuple(networks)
+
+
+def allowed(address: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether ``address`` (a client's, as the socket gave it) is in ``networks``."""
+    if not address or not networks:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # an IPv4 client of a socket bound to [::]
+    return any(ip in network for network in networks)

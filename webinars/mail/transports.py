@@ -12,11 +12,24 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask
+from prometheus_client import Counter
 
 from ..core import clock
 from ..core.outages import Outage
 
 log = logging.getLogger(__name__)
+
+#: Counted here, where each outcome is decided; in each process that sends
+#: (web workers' delivery threads, the scheduler), summed across them through
+#: PROMETHEUS_MULTIPROC_DIR (webinars.metrics).
+SMTP_FAILURES = Counter("webinars_smtp_failures", "SMTP sends that did not end in a 250, "
+                        "by class: temporary (4xx), permanent (5xx), connection (no answer)",
+                        ["class"])
+#: The outcome a send reports, and the class it is counted under.
+FAILURE_CLASS = {"temporary": "temporary", "permanent": "permanent",
+                 "unreachable": "connection"}
+for _class in FAILURE_CLASS.values():
+    SMTP_FAILURES.labels(_class)  # every class is exported from the start, at 0
 
 
 class SMTPTransport:
@@ -54,6 +67,12 @@ class SMTPTransport:
         or 'unreachable' (no answer: the connection was refused, dropped or
         timed out; the message was not judged, the relay was).
         """
+        outcome, answer = self._send(recipient, payload)
+        if outcome != "sent":
+            SMTP_FAILURES.labels(FAILURE_CLASS[outcome]).inc()
+        return outcome, answer
+
+    def _send(self, recipient: str, payload: bytes) -> tuple[str, str]:
         try:
             if self.conn is None:
                 self.conn = self._connect()

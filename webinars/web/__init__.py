@@ -12,6 +12,7 @@ from flask import Flask
 from .api import bp as api_bp
 from .errorpages import register_error_pages
 from .extensions import csrf, login_manager
+from .metrics import bp as metrics_bp
 from .organizer import bp as organizer_bp
 from .public import bp as public_bp
 from .templating import register_templating
@@ -26,6 +27,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(organizer_bp)
+    app.register_blueprint(metrics_bp)
     csrf.exempt(api_bp)  # token-authenticated JSON; see api/__init__.py
     register_templating(app)
     register_error_pages(app)

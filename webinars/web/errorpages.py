@@ -1,4 +1,7 @@
-"""Error answers for the whole app: JSON under /api/, a page elsewhere. Never a bare 500."""
+"""Error answers for the whole app: JSON under /api/ and at /metrics, a page elsewhere.
+
+Never a bare 500.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ _TITLES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    # /metrics is read by programs too: refused as the API refuses.
+    return request.path.startswith("/api/") or request.path == "/metrics"
 
 
 def register_error_pages(app: Flask) -> None:
