@@ -135,14 +135,22 @@ def register_all(procs: Processes, slug: str, emails: list[str], threads: int = 
     assert statuses == [201] * len(emails)
 
 
+def read(statement) -> list:
+    """Rows as they are now, with no transaction left open afterwards: the test's
+    session must not idle in one while the processes work (PostgreSQL ends such a
+    session after 60 s, DATABASE_SETTINGS)."""
+    try:
+        return list(db.session.scalars(statement))
+    finally:
+        db.session.remove()
+
+
 def reminder_rows() -> list[Reminder]:
-    db.session.rollback()
-    return list(db.session.scalars(sa.select(Reminder)))
+    return read(sa.select(Reminder))
 
 
 def outbox_rows() -> list[OutboxMessage]:
-    db.session.rollback()
-    return list(db.session.scalars(sa.select(OutboxMessage)))
+    return read(sa.select(OutboxMessage))
 
 
 def all_reminders_done(count: int):
@@ -462,8 +470,7 @@ def test_g_a_database_outage_answers_503_with_retry_after_and_loses_nothing(
         assert 503 in statuses, figures
         assert all(a[2] for a in answers if a[1] == 503), "a 503 without Retry-After"
         created = {a[0] for a in answers if a[1] == 201}
-        db.session.rollback()
-        stored = set(db.session.scalars(sa.select(Registration.email)))
+        stored = set(read(sa.select(Registration.email)))
         assert created <= stored, f"lost: {sorted(created - stored)[:10]}"
 
         log = procs.log("gunicorn")
