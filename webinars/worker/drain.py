@@ -7,17 +7,28 @@ sends them.
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 
 from ..mail import pump
 from ..mail.outbox import Report, send_pending
 from ..registrations.notices import process_due
 
+# One delivery at a time per process (the pump's thread, the scheduler's
+# jobs, an inline request): then at most one outbox message per process is
+# inside an SMTP transaction at any moment, which is what bounds the
+# duplicates a crash can cause (docs/operations.md, "Exactly once").
+_one_at_a_time = threading.Lock()
+
 
 def drain() -> Report:
-    """Prepare every due notice and send every due message; returns the totals."""
+    """Prepare every due notice and send every due message; returns the totals.
+
+    Waits for a delivery already running in this process to end first.
+    """
     total = Report()
-    with pump.delivering():
+    with _one_at_a_time, pump.delivering():
         while True:
             prepared = process_due()
             report = send_pending()

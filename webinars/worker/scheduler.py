@@ -7,8 +7,9 @@ worker most often, gets its wake-up within a poll, not at the next sweep);
 an ``interval`` sweep that first, once per start, moves sessions whose
 zone's rules changed (a tzdata update arrives with a deploy, so a start is
 when it can have happened, and it must come before any reminder is judged
-due), then sends whatever is due (downtime, claims of a dead process),
-delivers the mail outbox, forgets dead senders and writes a heartbeat for
+due), then sends whatever is due (downtime, claims of a dead process) and
+forgets dead senders; a ``heartbeat`` job as often, on its own so that a
+long fan-out or a slow relay does not make the scheduler look dead to
 /healthz; and the short ``mail`` poll (every MAIL_POLL_SECONDS, default 2)
 that delivers what web workers queued.
 
@@ -88,11 +89,12 @@ class Runner:
         self.app = app
         self.scheduler = scheduler
         self.refreshed = False  # the time-zone refresh of this start is done
-        # While a pass runs, what it is sending still looks due: no wake-up
-        # then (APScheduler would only skip it with a warning); the pass
-        # sets the next one when it ends.
-        self.passes = 0
-        self.passes_lock = threading.Lock()
+        # One reminder pass at a time (the sweep's or the wake-up's): a pass
+        # sends everything due, and then at most REMINDER_SENDERS threads of
+        # this process are inside an SMTP transaction (docs/operations.md).
+        # While it runs, what it is sending still looks due: no wake-up then;
+        # the pass sets the next one when it ends.
+        self.sending = threading.Lock()
         self.woken_for: datetime | None = None
 
     @contextlib.contextmanager
@@ -109,15 +111,18 @@ class Runner:
             finally:
                 db.session.remove()
 
-    def sweep(self) -> None:
-        """Refresh time zones once, send what is due, deliver the outbox, refresh jobs, beat."""
+    def beat(self) -> None:
+        """Say this scheduler runs jobs (for /healthz), however long a pass or delivery takes."""
         with self._job():
             heartbeat.beat("scheduler", f"pid {os.getpid()}")
+
+    def sweep(self) -> None:
+        """Refresh time zones once, send what is due, forget dead senders, set the wake-up."""
+        with self._job():
             if not self.refreshed:
                 refresh_timezones()
                 self.refreshed = True
             self._send_due()
-            drain.drain()
             claims.forget_gone()
             self.wake(after_pass=True)
 
@@ -134,13 +139,12 @@ class Runner:
             self.wake(after_pass=True)
 
     def _send_due(self) -> None:
-        with self.passes_lock:
-            self.passes += 1
+        if not self.sending.acquire(blocking=False):
+            return  # the running pass sends what is due, and sets the next wake-up
         try:
             report = send_due()
         finally:
-            with self.passes_lock:
-                self.passes -= 1
+            self.sending.release()
         if report.sent or report.skipped or report.failed or report.retried:
             log.info("reminders: %s", report)
 
@@ -152,8 +156,8 @@ class Runner:
         pass, runs again for it, so that waiting costs a pass per poll
         rather than a busy loop.
         """
-        if self.passes:
-            return
+        if self.sending.locked() or not self.refreshed:
+            return  # no pass before this start's time-zone refresh (see the sweep)
         when = reminder_queries.next_wake()
         if when is None or after_pass and when <= datetime.now(UTC):
             return
@@ -170,9 +174,11 @@ def build(app: Flask, *, blocking: bool) -> BaseScheduler:
     scheduler = kind(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     runner = Runner(app, scheduler)
-    scheduler.add_job(runner.sweep, "interval",
-                      seconds=int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60)),
-                      id="sweep", next_run_time=datetime.now(UTC))
+    sweep_seconds = int(app.config.get("SCHEDULER_SWEEP_SECONDS", 60))
+    scheduler.add_job(runner.beat, "interval", seconds=sweep_seconds, id="heartbeat",
+                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(runner.sweep, "interval", seconds=sweep_seconds, id="sweep",
+                      next_run_time=datetime.now(UTC))
     # Web workers started with WEBINARS_MAIL_DELIVERY=manual leave their mail
     # to this poll: they then spend nothing but the seat decision on a request.
     scheduler.add_job(runner.mail, "interval",
