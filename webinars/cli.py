@@ -127,6 +127,9 @@ def register_cli(app: Flask) -> None:
         """Run the reminder and mail scheduler in the foreground (one per deployment)."""
         if app.config["LOG_FORMAT"] == "text":
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # APScheduler says "Running job" at INFO twice per job run: two lines
+        # every two seconds for the mail poll, drowning what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         click.echo("Scheduler running; Ctrl-C stops it.")
         scheduler.prepare_process(app)
         scheduler.build(app, blocking=True).start()
