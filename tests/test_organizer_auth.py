@@ -144,10 +144,10 @@ def world(client, organizer, auth):
             "session_id": event.sessions[0].id,
             "token_id": db.session.scalar(sa.select(ApiToken.id).where(
                 ApiToken.revoked_at.is_(None))),
-            "message_id": db.session.scalar(sa.select(OutboxMessage.id).where(
-                OutboxMessage.registration_id == row.id).limit(1)),
-            "reminder_id": db.session.scalar(sa.select(Reminder.id).where(
+            "source": "reminders",
+            "row_id": db.session.scalar(sa.select(Reminder.id).where(
                 Reminder.registration_id == row.id).limit(1)),
+            "action": "give-up",
         },
         "live": live,
         "revoked": revoked,

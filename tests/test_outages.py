@@ -6,13 +6,11 @@ TCP relay to the test PostgreSQL that the test stops and starts again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 
 import pytest
 from conftest import free_port, make_app
+from faults import DbProxy
 from test_api_events import MEKONG
 
 from webinars import accounts
@@ -53,61 +51,11 @@ def test_an_unreachable_database_answers_503_and_logs_once(tmp_path, frozen_cloc
     assert not [r for r in caplog.records if r.exc_info], "no traceback per request"
 
 
-class Relay:
-    """A TCP relay from a loopback port to PostgreSQL that can be cut and restored."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-        self.port = free_port()
-        self.sockets: list[socket.socket] = []
-        self.listener: socket.socket | None = None
-
-    def start(self) -> None:
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
-        self.listener.listen(16)
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Stop accepting and close every relayed connection, as a crashed server would."""
-        for sock in [self.listener, *self.sockets]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        self.sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 def test_an_outage_and_its_end_are_each_logged_once(postgres_url, tmp_path, frozen_clock,
                                                     caplog):
     url = postgres_url  # skips the test when there is no test PostgreSQL
-    relay = Relay(("127.0.0.1", 5432))
-    relay.start()
-    app = make_app(url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}"),
-                   tmp_path / "instance")
+    relay = DbProxy().start()
+    app = make_app(relay.url(url), tmp_path / "instance")
     client = app.test_client()
     caplog.set_level(logging.INFO)
     with app.app_context():
@@ -121,7 +69,7 @@ def test_an_outage_and_its_end_are_each_logged_once(postgres_url, tmp_path, froz
         during = [client.post("/api/v1/events/mekong/registrations",
                               json=dict(PERSON, email=f"p{n}@example.org")).status_code
                   for n in range(5)]
-        relay.start()
+        relay.restore()
         after = client.post("/api/v1/events/mekong/registrations", json=PERSON)
     finally:
         relay.cut()

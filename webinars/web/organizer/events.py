@@ -170,42 +170,27 @@ def change_capacity(slug: str):
     return redirect(url_for("organizer.event_page", slug=event.slug), 303)
 
 
-@bp.post("/events/<slug>/mail/<int:message_id>/retry")
-def retry_mail(slug: str, message_id: int):
-    """Send a message that did not arrive again, now."""
-    return _on_mail(slug, deliveries.MAIL, message_id, deliveries.retry,
-                    "The message is being sent again.")
+# The two sources of "Mail that did not arrive" (webinars.registrations.deliveries).
+_SOURCES = {"mail": deliveries.MAIL, "reminders": deliveries.REMINDER}
+_ACTIONS = {
+    "retry": (deliveries.retry, {"mail": "The message is being sent again.",
+                                 "reminders": "The reminder is being sent again."}),
+    "give-up": (deliveries.give_up, {"mail": "Nothing will retry that message any more.",
+                                     "reminders": "Nothing will retry that reminder any more."}),
+}
 
 
-@bp.post("/events/<slug>/mail/<int:message_id>/give-up")
-def give_up_mail(slug: str, message_id: int):
-    """Stop retrying a message."""
-    return _on_mail(slug, deliveries.MAIL, message_id, deliveries.give_up,
-                    "Nothing will retry that message any more.")
-
-
-@bp.post("/events/<slug>/reminders/<int:reminder_id>/retry")
-def retry_reminder(slug: str, reminder_id: int):
-    """Send a reminder that did not arrive again, now."""
-    return _on_mail(slug, deliveries.REMINDER, reminder_id, deliveries.retry,
-                    "The reminder is being sent again.")
-
-
-@bp.post("/events/<slug>/reminders/<int:reminder_id>/give-up")
-def give_up_reminder(slug: str, reminder_id: int):
-    """Stop retrying a reminder."""
-    return _on_mail(slug, deliveries.REMINDER, reminder_id, deliveries.give_up,
-                    "Nothing will retry that reminder any more.")
-
-
-def _on_mail(slug: str, source: str, row_id: int, action, success: str):
+@bp.post("/events/<slug>/<any(mail, reminders):source>/<int:row_id>/<any(retry, 'give-up'):action>")
+def undelivered(slug: str, source: str, row_id: int, action: str):
+    """Send a message or reminder that did not arrive again, now, or stop retrying it."""
     event = event_or_404(slug)
+    act, success = _ACTIONS[action]
     try:
-        action(event.id, source, row_id, me())
+        act(event.id, _SOURCES[source], row_id, me())
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(success)
+        flash(success[source])
     return redirect(url_for("organizer.event_page", slug=event.slug, _anchor="mail-heading"),
                     303)
 
