@@ -145,3 +145,31 @@ def test_a_slow_relay_outliving_the_takeover_time_causes_no_duplicate(
     assert errors == []
     ids = Counter(m["Message-ID"] for m in smtp.messages)
     assert len(ids) == 6 and set(ids.values()) == {1}
+
+
+def test_a_sender_takes_back_the_rows_it_could_not_release(queued, smtp, monkeypatch):
+    # The database went away mid-batch: neither the marks nor the release
+    # landed, and the rows still bear this live sender's name. Its own next
+    # claim takes them back; nobody else could, since it beats on.
+    def cut_off(self, conn, **values):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(claims.Claim, "release", cut_off)
+        with outbox._claim(10) as claim:
+            assert len(claim.ids) == 3
+    db.session.rollback()
+    assert {r.claimed_by for r in db.session.scalars(sa.select(OutboxMessage))} == {
+        claim.sender.name}
+
+    assert outbox.send_pending().sent == 3
+    assert len(smtp.messages) == 3
+
+
+def test_a_claim_taken_a_moment_ago_is_nobodys_to_take_over(queued, smtp):
+    # An owner that had been idle beats, then claims; a claimer that still
+    # read its old heartbeat must not take the fresh claim (claimed_at).
+    held_by("sender:elsewhere:1:aa", beat_seconds_ago=claims.TAKEOVER_SECONDS + 5)
+    db.session.execute(sa.update(OutboxMessage).values(claimed_at=clock.wall()))
+    db.session.commit()
+    assert outbox.send_pending().sent == 0

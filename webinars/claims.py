@@ -61,11 +61,25 @@ _KEY = "webinars.claims"
 _heartbeats = Heartbeat.__table__
 
 
-def free(model) -> sa.ColumnElement[bool]:
-    """Rows of ``model`` nobody alive holds: never claimed, released, or held by the dead."""
+def free(model, sender: _Sender | None = None) -> sa.ColumnElement[bool]:
+    """Rows of ``model`` nobody alive holds: never claimed, released, or held by the dead.
+
+    ``sender`` (the one about to claim) may also take back its own rows that
+    no open claim of its holds: a release that failed (the database went
+    away mid-batch) leaves them with its name, and its heartbeat, beating
+    on, would keep them from everyone else for ever.
+    """
     alive_since = clock.wall() - timedelta(seconds=TAKEOVER_SECONDS)
-    return sa.or_(model.claimed_by.is_(None), ~sa.exists().where(
-        Heartbeat.name == model.claimed_by, Heartbeat.beat_at > alive_since))
+    # claimed_at as well as the heartbeat: on PostgreSQL a claimer whose
+    # statement began before the owner's fresh beat committed still reads
+    # the old beat, but it rereads a row claimed since (and its claimed_at).
+    dead = sa.and_(sa.or_(model.claimed_at.is_(None), model.claimed_at < alive_since),
+                   ~sa.exists().where(
+                       Heartbeat.name == model.claimed_by, Heartbeat.beat_at > alive_since))
+    if sender is None:
+        return sa.or_(model.claimed_by.is_(None), dead)
+    return sa.or_(model.claimed_by.is_(None), dead, sa.and_(
+        model.claimed_by == sender.name, model.claim_token.not_in(sender.open_tokens())))
 
 
 def held(model) -> sa.ColumnElement[bool]:
@@ -81,19 +95,20 @@ def take(model, *conditions, order_by, limit: int) -> Claim | None:
     whatever it did not mark is released for others.
     """
     sender = _sender(current_app._get_current_object())
-    sender.hold()
+    token = secrets.token_hex(8)
+    sender.hold(token)  # before the claim: a sibling thread must not take these back
     try:
         if sender.stale():  # the claim must not be older than its proof of life
             sender.beat()
-        token = secrets.token_hex(8)
         with write_transaction():
-            ids = claim(model, *conditions, free(model), order_by=order_by, limit=limit,
-                        values={"claimed_by": sender.name, "claim_token": token})
+            ids = claim(model, *conditions, free(model, sender), order_by=order_by, limit=limit,
+                        values={"claimed_by": sender.name, "claim_token": token,
+                                "claimed_at": clock.wall()})
     except BaseException:
-        sender.let_go()
+        sender.let_go(token)
         raise
     if not ids:
-        sender.let_go()
+        sender.let_go(token)
         return None
     return Claim(model, ids, token, sender)
 
@@ -123,7 +138,7 @@ class Claim:
     def release(self, conn: sa.Connection, **values) -> None:
         """Give back every row still held under this claim, setting ``values`` on them."""
         conn.execute(sa.update(self.model).where(self.mine())
-                     .values(claimed_by=None, claim_token=None, **values))
+                     .values(claimed_by=None, claim_token=None, claimed_at=None, **values))
 
     def __enter__(self) -> Claim:
         return self
@@ -133,11 +148,11 @@ class Claim:
             with autocommit_connection() as conn:
                 self.release(conn)
         except Exception as exc:
-            # Unreleased rows wait until this process's heartbeat is old.
+            # Unreleased rows are this sender's next claim's to take back (free()).
             if not is_outage(exc):
-                log.exception("could not release claimed rows; they wait for the takeover")
+                log.exception("could not release claimed rows; this process takes them back")
         finally:
-            self.sender.let_go()
+            self.sender.let_go(self.token)
 
 
 def forget_gone() -> int:
@@ -172,24 +187,28 @@ class _Sender:
         self.name = f"{PREFIX}{socket.gethostname()[:24]}:{self.pid}:{secrets.token_hex(4)}"
         self.lock = threading.Lock()
         self.beating = threading.Lock()  # one beat at a time: the first inserts the row
-        self.holders = 0
+        self.holders: set[str] = set()  # the tokens of its open claims
         self.landed = float("-inf")  # monotonic time the last beat reached the database
         self.wakeup = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def hold(self) -> None:
+    def hold(self, token: str) -> None:
         with self.lock:
-            self.holders += 1
+            self.holders.add(token)
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="webinars-claims",
                                                daemon=True)
                 self.thread.start()
 
-    def let_go(self) -> None:
+    def let_go(self, token: str) -> None:
         with self.lock:
-            self.holders -= 1
-            if self.holders == 0:
+            self.holders.discard(token)
+            if not self.holders:
                 self.wakeup.set()
+
+    def open_tokens(self) -> list[str]:
+        with self.lock:
+            return sorted(self.holders)
 
     def join(self) -> None:
         self.wakeup.set()
@@ -222,7 +241,7 @@ class _Sender:
                 self.wakeup.wait(BEAT_SECONDS)
                 self.wakeup.clear()
                 with self.lock:
-                    if self.holders == 0:
+                    if not self.holders:
                         self.thread = None
                         return
                 try:

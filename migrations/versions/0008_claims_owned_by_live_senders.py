@@ -9,7 +9,9 @@ rows for five minutes, and a slow mail server outlived the claim so that a
 second sender sent the same rows (docs/operations.md). A claim now names
 its owner (``claimed_by``, a sender whose heartbeat row says it is alive)
 and carries a fencing token (``claim_token``) that the owner checks before
-each SMTP transaction. Reminders used ``claimed_until`` as their retry
+each SMTP transaction, and says when it was taken (``claimed_at``: a row
+claimed a moment ago is nobody's to take over, whatever an older reading
+of the owner's heartbeat said). Reminders used ``claimed_until`` as their retry
 time as well; that is ``retry_at`` now. The outbox learns the start of the
 session a message is about (``about_at``), so that its retries can hurry
 as the session nears. A reminder that failed says when (``failed_at``),
@@ -33,11 +35,13 @@ def upgrade():
         batch_op.drop_column('claimed_until')
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('claim_token', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('about_at', sa.DateTime(), nullable=True))
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.drop_column('claimed_until')
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('claim_token', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('retry_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('failed_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_reminders_status_retry', ['status', 'retry_at'], unique=False)
@@ -48,11 +52,13 @@ def downgrade():
         batch_op.drop_index('ix_reminders_status_retry')
         batch_op.drop_column('failed_at')
         batch_op.drop_column('retry_at')
+        batch_op.drop_column('claimed_at')
         batch_op.drop_column('claim_token')
         batch_op.drop_column('claimed_by')
         batch_op.add_column(sa.Column('claimed_until', sa.DateTime(), nullable=True))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_column('about_at')
+        batch_op.drop_column('claimed_at')
         batch_op.drop_column('claim_token')
         batch_op.drop_column('claimed_by')
         batch_op.add_column(sa.Column('claimed_until', sa.DateTime(), nullable=True))
