@@ -146,3 +146,35 @@ def test_a_message_a_sender_is_trying_is_left_to_it(mail_app, client, auth, smtp
     db.session.rollback()
     assert db.session.get(OutboxMessage, row.id).failed_at is not None
 
+
+
+def test_a_reminder_waits_for_its_confirmations_retries_without_using_them_up(
+        mail_app, client, auth, smtp, mekong, frozen_clock):
+    from datetime import UTC, datetime, timedelta
+
+    from webinars.core.db import db
+    from webinars.mail import retries
+    from webinars.models import OutboxMessage
+    from webinars.reminders import sending
+    from webinars.worker import drain
+
+    smtp.refuse_with = {"busy@example.org": "451 4.3.0 Mailbox busy, try later"}
+    register(client, "busy@example.org")
+    frozen_clock.set(datetime(2027, 7, 15, 2, 0, tzinfo=UTC) - timedelta(days=1))
+    for _ in range(20):  # a minute of passes, as the scheduler makes them
+        sending.send_due()
+        drain.drain()
+        frozen_clock.advance(seconds=3)
+    db.session.rollback()
+    confirmation = db.session.scalar(sa.select(OutboxMessage))
+    # Hurried once when the reminder fell due, then at its own pace.
+    assert confirmation.failed_at is None
+    assert confirmation.attempts <= 4 < retries.MAX_ATTEMPTS
+    assert smtp.kinds("busy@example.org") == []
+
+    smtp.refuse_with = None
+    for _ in range(40):
+        sending.send_due()
+        drain.drain()
+        frozen_clock.advance(seconds=3)
+    assert smtp.kinds("busy@example.org") == ["confirmation", "reminder"]

@@ -226,14 +226,14 @@ def _send_batch(claim: claims.Claim, report: Report) -> None:
     transport = transport_for(current_app)
     marks = autocommit_connection()
     try:
-        behind = _mail_first(marks, [reminder.registration_id for reminder in rows])
+        behind = _mail_first(marks, rows)
         for reminder in rows:
             if not claim.still_mine(marks, reminder.id, Reminder.status == PENDING):
                 continue
             if not _still_wanted(reminder, claim, report, marks):
                 continue
             if reminder.registration_id in behind:
-                _hold(marks, claim, reminder.id, report)
+                _hold(marks, claim, reminder.id, behind[reminder.registration_id], report)
                 continue
             # Built just before sending, so the first goes out at once.
             payload = composer.message(reminder)
@@ -250,37 +250,45 @@ def _send_batch(claim: claims.Claim, report: Report) -> None:
         marks.close()
 
 
-def _mail_first(marks: sa.Connection, registration_ids: list[int]) -> set[int]:
-    """Those of ``registration_ids`` with earlier mail still undelivered, brought forward.
+#: The note of a reminder held behind earlier mail (listed with the undelivered).
+HELD = "waiting for earlier mail to this person, which goes first"
+
+
+def _mail_first(marks: sa.Connection, rows: list[Reminder]) -> dict[int, datetime]:
+    """{registration id: when its earlier mail is tried next} for those of ``rows`` with some.
 
     A reminder must never arrive before the confirmation it follows (the
     confirmation has the join link and the invitation). Such mail, waiting
-    for a retry, is made due now, so that it goes first; the reminder is
-    held BEHIND it.
+    for a retry, is made due now the first time a reminder waits for it, so
+    that it goes first; after that the reminder follows its retries rather
+    than hurrying each one (each try of a refused message counts, and would
+    use up its attempts in seconds).
     """
-    if not registration_ids:
-        return set()
+    if not rows:
+        return {}
     now = clock.now()
-    waiting = set(marks.execute(
-        sa.select(OutboxMessage.registration_id).distinct()
-        .where(OutboxMessage.registration_id.in_(registration_ids),
-               OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))).scalars())
-    if waiting:
+    first_time = {r.registration_id for r in rows if r.note != HELD}
+    waiting = dict(marks.execute(
+        sa.select(OutboxMessage.registration_id, sa.func.max(OutboxMessage.send_after))
+        .where(OutboxMessage.registration_id.in_({r.registration_id for r in rows}),
+               OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+        .group_by(OutboxMessage.registration_id)).all())
+    hurried = [registration_id for registration_id in waiting if registration_id in first_time]
+    if hurried:
         marks.execute(sa.update(OutboxMessage).where(
-            OutboxMessage.registration_id.in_(waiting), OutboxMessage.sent_at.is_(None),
+            OutboxMessage.registration_id.in_(hurried), OutboxMessage.sent_at.is_(None),
             OutboxMessage.failed_at.is_(None), OutboxMessage.send_after > now)
             .values(send_after=now))
+        waiting.update(dict.fromkeys(hurried, now))
         pump.wake()
-    return waiting
+    return {registration_id: max(when, now) for registration_id, when in waiting.items()}
 
 
-def _hold(marks: sa.Connection, claim: claims.Claim, reminder_id: int, report: Report) -> None:
-    now = clock.now()
-    # A note that is no SMTP answer ("moved with the session") would list
-    # it among the retrying (webinars.reminders.queries.TROUBLED): cleared.
+def _hold(marks: sa.Connection, claim: claims.Claim, reminder_id: int, mail_at: datetime,
+          report: Report) -> None:
     marks.execute(sa.update(Reminder).where(Reminder.id == reminder_id, claim.mine())
-                  .values(retry_at=now + BEHIND, claimed_by=None, claim_token=None,
-                          note=sa.case((Reminder.attempts == 0, ""), else_=Reminder.note)))
+                  .values(retry_at=mail_at + BEHIND, claimed_by=None, claim_token=None,
+                          note=HELD))
     report.add("held")
 
 
