@@ -1,11 +1,15 @@
 """Mail through a real SMTP server: content, structure, retries, no duplicates."""
 
+import socket
+import threading
+
+import pytest
 import sqlalchemy as sa
 from test_api_events import MEKONG, TCTP
 
 from webinars.core.db import db
 from webinars.mail import outbox as mail
-from webinars.mail import pump
+from webinars.mail import pump, transports
 from webinars.models import OutboxMessage
 from webinars.worker import drain as delivery
 
@@ -208,3 +212,43 @@ def test_the_relay_going_down_and_coming_back_is_logged_once_each(
     assert len(relay_lines()) == 2 and "answers again" in relay_lines()[1]
     assert sorted(m["To"].addresses[0].addr_spec for m in inbox.messages) == \
         ["p0@example.org", "p1@example.org", "p2@example.org"]
+
+
+class _Vanishing:
+    """A relay that answers the envelope, then hangs up at ``at`` ('MAIL' or the end of DATA)."""
+
+    def __init__(self, at: str):
+        self.at = at
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 relay\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"MAIL" and self.at == "MAIL":
+                    return
+                if verb == b"DATA":
+                    conn.sendall(b"354 go on\r\n")
+                    for body in lines:
+                        if body == b".\r\n":
+                            return  # the message is in; its answer never comes
+                conn.sendall(b"250 ok\r\n")
+
+
+@pytest.mark.parametrize(("at", "outcome"), [("MAIL", "unreachable"), ("DATA", "temporary")])
+def test_a_relay_that_hangs_up_mid_message_costs_an_attempt(at, outcome):
+    # Before DATA nothing left us: the relay is at fault, and the message is
+    # tried again every few seconds for free. After it, the relay may have
+    # taken the message: that try counts, with backoff and a limit, so that
+    # a lost 250 cannot deliver it every five seconds for ever.
+    relay = _Vanishing(at)
+    transport = transports.SMTPTransport(f"smtp://127.0.0.1:{relay.port}?timeout=5",
+                                         "webinars@example.org")
+    result, answer = transport.send("p@example.org", b"Subject: x\r\n\r\nhello\r\n",
+                                    "confirmation", 1)
+    transport.close()
+    assert result == outcome, answer

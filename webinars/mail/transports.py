@@ -73,26 +73,46 @@ class SMTPTransport:
         return outcome, answer
 
     def _send(self, recipient: str, payload: bytes) -> tuple[str, str]:
+        # The envelope and the message apart (what smtplib's sendmail does in
+        # one call): a failure before DATA means nothing left us, and the
+        # relay is at fault; a failure during DATA may follow a message the
+        # relay took (its 250 lost), so it is an attempt of this message,
+        # with backoff and a limit, not a free retry every few seconds.
+        where = f"{self.host}:{self.port}"
         try:
             if self.conn is None:
                 self.conn = self._connect()
-            refused = self.conn.sendmail(self.sender, [recipient], payload)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = exc.recipients.get(recipient, (550, b"refused"))
-            return _classify(code), f"{code} {_text(text)}"
-        except smtplib.SMTPResponseException as exc:
+            self.conn.ehlo_or_helo_if_needed()
+            code, text = self.conn.mail(self.sender)
+            if code == 250:
+                code, text = self.conn.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset()
+                _relay.answered(where)
+                return _classify(code), f"{code} {_text(text)}"
+        except (smtplib.SMTPException, OSError) as exc:
             self.close()
+            _relay.failed(where, f"{type(exc).__name__}: {exc}")
+            return "unreachable", f"{type(exc).__name__}: {exc}"
+        try:
+            code, text = self.conn.data(payload)
+        except smtplib.SMTPResponseException as exc:  # DATA itself refused
+            self._reset()
             return _classify(exc.smtp_code), f"{exc.smtp_code} {_text(exc.smtp_error)}"
         except (smtplib.SMTPException, OSError) as exc:
-            # Dropped connection, refused connection, timeout: try again later.
             self.close()
-            _relay.failed(f"{self.host}:{self.port}", f"{type(exc).__name__}: {exc}")
-            return "unreachable", f"{type(exc).__name__}: {exc}"
-        _relay.answered(f"{self.host}:{self.port}")
-        if refused:
-            code, text = refused[recipient]
+            return "temporary", f"cut off during the message: {type(exc).__name__}: {exc}"
+        _relay.answered(where)
+        if code != 250:
             return _classify(code), f"{code} {_text(text)}"
         return "sent", ""
+
+    def _reset(self) -> None:
+        # After a refusal the transaction must be reset before the next message.
+        try:
+            self.conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
     def close(self) -> None:
         """Say QUIT if the connection is still up."""
