@@ -80,7 +80,7 @@ def test_an_allowed_address_needs_no_token(app, client):
         assert response.status_code == 200, address
         assert "webinars_registrations" in response.get_data(as_text=True)
     # Through a proxy the socket's address is the proxy's: the token it is, then.
-    for header in ("X-Forwarded-For", "Forwarded"):
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
         response = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"},
                               headers={header: "203.0.113.9"})
         assert response.status_code == 401, header

@@ -23,9 +23,10 @@ Two kinds of figure, kept apart on purpose:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from prometheus_client import REGISTRY, generate_latest
@@ -35,7 +36,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
 from .core import clock
-from .core.db import UTCDateTime, db
+from .core.db import db
 from .core.errors import Unavailable
 from .core.outages import is_outage
 from .core.transactions import end_read
@@ -43,6 +44,7 @@ from .mail.outbox import UNSENT
 from .models import OutboxMessage, Registration, RegistrationStatus, Reminder, ReminderStatus
 from .worker import heartbeat
 
+log = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -71,15 +73,7 @@ class _Scrape:
             yield from collector.collect()
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # min() over a UTCDateTime column comes back without the type's processing.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _age(now: datetime, then: datetime | None) -> float:
-    then = _aware(then)
     return max((now - then).total_seconds(), 0.0) if then is not None else 0.0
 
 
@@ -97,8 +91,10 @@ class DatabaseFigures:
             families = list(self._read())
         except (SQLAlchemyError, Unavailable) as exc:
             families = None
-            if isinstance(exc, SQLAlchemyError):
-                is_outage(exc)  # logged once per outage, not per scrape
+            # An outage is logged once, where it starts; anything else is a
+            # fault of the code or the schema, logged with its traceback.
+            if isinstance(exc, SQLAlchemyError) and not is_outage(exc):
+                log.exception("could not read the figures for /metrics")
         finally:
             # A scrape writes nothing: no read transaction stays open (and a
             # dead connection is let go of without a fuss).
@@ -135,8 +131,9 @@ class DatabaseFigures:
             sa.func.count().filter(*UNSENT, retrying),
             sa.func.count().filter(OutboxMessage.sent_at.is_(None),
                                    OutboxMessage.failed_at.is_not(None)),
-            sa.type_coerce(sa.func.min(OutboxMessage.created_at).filter(*UNSENT), UTCDateTime()),
-        )).one()
+            sa.func.min(OutboxMessage.created_at).filter(*UNSENT),
+        # Every figure is of unsent mail: ix_outbox_pending, not the whole table.
+        ).where(OutboxMessage.sent_at.is_(None))).one()
         outbox = GaugeMetricFamily(
             "webinars_outbox_messages",
             "Mail not delivered: queued (not tried yet), retrying (a try failed, another "
@@ -150,7 +147,7 @@ class DatabaseFigures:
         oldest_age.add_metric([], _age(now, oldest))
 
         due, first_due = session.execute(
-            sa.select(sa.func.count(), sa.type_coerce(sa.func.min(Reminder.due_at), UTCDateTime()))
+            sa.select(sa.func.count(), sa.func.min(Reminder.due_at))
             .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)).one()
         reminders_due = GaugeMetricFamily(
             "webinars_reminders_due", "Reminders pending whose time has come")

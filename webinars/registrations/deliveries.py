@@ -155,7 +155,10 @@ def _undelivered(row: OutboxMessage | Reminder, slug: str | None) -> Undelivered
 
 def _of_event(event_id: int, source: str, row_id: int) -> tuple[Event, OutboxMessage | Reminder]:
     model = {MAIL: OutboxMessage, REMINDER: Reminder}.get(source)
-    row = db.session.get(model, row_id) if model is not None else None
+    # Locked until the change commits: a sender's claim (SKIP LOCKED) passes
+    # it by meanwhile, so nothing can send it between the checks and the change.
+    row = db.session.get(model, row_id, with_for_update=True, populate_existing=True) \
+        if model is not None else None
     registration = db.session.get(Registration, row.registration_id) \
         if row is not None and row.registration_id is not None else None
     if registration is None or registration.event_id != event_id:

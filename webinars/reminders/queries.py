@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -21,11 +21,6 @@ TROUBLED = sa.or_(Reminder.status == FAILED, sa.and_(
 #: Refused for good: failed with a 5xx answer (an address that does not
 #: work), as webinars.mail.outbox.BOUNCED is for the outbox.
 BOUNCED = sa.and_(Reminder.status == FAILED, Reminder.note.like("5%"))
-
-
-def _aware(value: datetime) -> datetime:
-    # min() over a UTCDateTime column comes back without the type's processing.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def overview(limit: int = 50) -> tuple[list[Reminder], list[Reminder]]:
@@ -69,5 +64,5 @@ def next_wake() -> datetime | None:
     first_retry = db.session.scalar(
         sa.select(sa.func.min(Reminder.retry_at))
         .where(Reminder.status == PENDING, Reminder.retry_at.is_not(None)))
-    times = [_aware(value) for value in (first_due, first_retry) if value is not None]
+    times = [value for value in (first_due, first_retry) if value is not None]
     return min(times, default=None)

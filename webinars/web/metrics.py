@@ -21,7 +21,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def _allowed_address() -> bool:
-    if "Forwarded" in request.headers or "X-Forwarded-For" in request.headers:
+    if any(name in request.headers for name in ("Forwarded", "X-Forwarded-For", "X-Real-IP")):
         return False
     return config.allowed(request.remote_addr, current_app.config["METRICS_ALLOW"])
 

@@ -129,8 +129,8 @@ class Runner:
     def mail(self) -> None:
         """Compose due confirmations, deliver the outbox, and see when reminders are next due."""
         with self._job():
+            self.wake()  # first: a long delivery must not hold up a reminder's wake-up
             drain.drain()
-            self.wake()
 
     def fire(self) -> None:
         """Reminders fell due: send every due reminder, then wait for the next."""
