@@ -46,6 +46,9 @@ def troubled(*conditions, limit: int | None = None) -> list[Reminder]:
     """Failed and retrying reminders (that also meet ``conditions``), most recent trouble first."""
     return list(db.session.scalars(
         sa.select(Reminder).where(TROUBLED, *conditions)
+        # The lists show each one's address and judge its session's start:
+        # loaded at once, not one query per row when a relay outage lists thousands.
+        .options(sa.orm.joinedload(Reminder.registration), sa.orm.joinedload(Reminder.session))
         .order_by(sa.func.coalesce(Reminder.failed_at, Reminder.retry_at).desc(),
                   Reminder.id.desc()).limit(limit)))
 
