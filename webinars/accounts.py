@@ -128,7 +128,7 @@ def revoke_token(organizer: Organizer, token_id: int) -> ApiToken:
 
 def set_timezone(organizer: Organizer, zone: object) -> Organizer:
     """Set the zone the organizer's pages show times in (an IANA name)."""
-    timezones.get_zone(zone, "timezone")
+    zone = timezones.zone_name(zone)
     organizer_id = organizer.id
     with write_transaction():
         organizer = db.session.get(Organizer, organizer_id)

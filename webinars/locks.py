@@ -46,7 +46,7 @@ _PLANNING = 0x7765
 #: sends it in its single round trip (webinars.registrations.seats). It
 #: returns what the uncommon cases need.
 SEATS_BY_SLUG = (sa.select(Event.id, Event.status, Event.capacity, Event.registration_closes_at,
-                           Event.starts_at)
+                           Event.starts_at, Event.ends_at)
                  .where(Event.slug == sa.bindparam("slug")).with_for_update(key_share=True))
 
 

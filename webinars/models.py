@@ -115,13 +115,22 @@ class Event(db.Model):
 
     @property
     def registration_deadline(self) -> datetime | None:
-        """When registration closes: the explicit time, else the first session's start."""
-        return self.deadline(self.registration_closes_at, self.starts_at)
+        """When registration closes: the explicit time, else the first session's start.
+
+        Never after the last session's end: a deadline set later (or left
+        behind when the sessions moved earlier) would take seats for an
+        event that is over.
+        """
+        return self.deadline(self.registration_closes_at, self.starts_at, self.ends_at)
 
     @staticmethod
-    def deadline(closes_at: datetime | None, starts_at: datetime | None) -> datetime | None:
+    def deadline(closes_at: datetime | None, starts_at: datetime | None,
+                 ends_at: datetime | None) -> datetime | None:
         """The rule of :attr:`registration_deadline`, on the columns themselves."""
-        return closes_at or starts_at
+        deadline = closes_at or starts_at
+        if deadline is not None and ends_at is not None:
+            return min(deadline, ends_at)
+        return deadline
 
     def is_current(self, now: datetime) -> bool:
         """Neither cancelled nor over: an organizer's dashboard lists it first."""

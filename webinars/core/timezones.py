@@ -19,6 +19,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -31,7 +32,50 @@ FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 @functools.cache
 def known_zones() -> frozenset[str]:
-    """Every IANA zone name this installation knows (from tzdata)."""
+    """The zones a person may choose: every country's zones in tzdata's ``zone.tab``, and UTC.
+
+    Not every name zoneinfo can load: ``localtime`` (this machine's),
+    ``Factory``, ``posixrules`` and the old aliases are no place anyone
+    lives in. Asia/Phnom_Penh and Asia/Vientiane stay themselves (tzdata
+    links them to Bangkok, but a Cambodian reads "Phnom Penh").
+    """
+    table = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text("utf-8")
+    names = {line.split("\t")[2] for line in table.splitlines()
+             if line and not line.startswith("#")}
+    return frozenset(names | {"UTC"})
+
+
+@functools.cache
+def _aliases() -> dict[str, str]:
+    # tzdata's links ("L target alias"): the old names, some of which
+    # browsers still report (Chrome: Asia/Rangoon, Asia/Saigon, Asia/Calcutta).
+    data = resources.files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text("utf-8")
+    known = known_zones()
+    links = [line.split()[1:] for line in data.splitlines() if line.startswith("L ")]
+    return {alias: target for target, alias in links
+            if alias not in known and target in known}
+
+
+def canonical_zone(name: object) -> str | None:
+    """The zone ``name`` stands for (itself, or what an old alias became); None if none."""
+    if not isinstance(name, str):
+        return None
+    return name if name in known_zones() else _aliases().get(name)
+
+
+def zone_name(value: object, field: str = "timezone") -> str:
+    """The zone a person chose, as stored: :func:`canonical_zone`, or a ValidationError."""
+    name = canonical_zone(value)
+    if name is None:
+        shown = value if isinstance(value, str) and len(value) <= 64 else "this value"
+        raise ValidationError(
+            f"Unknown time zone {shown!r}: use an IANA name such as Asia/Bangkok.", field
+        )
+    return name
+
+
+@functools.cache
+def _loadable() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -40,23 +84,12 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def get_zone(name: object, field: str = "timezone") -> ZoneInfo:
-    """Return the zone called ``name`` or raise a ValidationError naming ``field``.
-
-    Only names in the IANA list are accepted, which also keeps path-like
-    names away from the file lookup zoneinfo does.
-    """
-    if not isinstance(name, str) or name not in known_zones():
-        shown = name if isinstance(name, str) and len(name) <= 64 else "this value"
-        raise ValidationError(
-            f"Unknown time zone {shown!r}: use an IANA name such as Asia/Bangkok.", field
-        )
+def get_zone(name: str) -> ZoneInfo:
+    """The zone of a stored name (validated on the way in by :func:`zone_name`)."""
+    if name not in _loadable():
+        # Keeps path-like names away from the file lookup zoneinfo does.
+        raise ValidationError(f"Unknown time zone {name[:64]!r}.", "timezone")
     return _zone(name)
-
-
-def is_known_zone(name: object) -> bool:
-    """True when ``name`` is an IANA zone name."""
-    return isinstance(name, str) and name in known_zones()
 
 
 @dataclass(frozen=True)

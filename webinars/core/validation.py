@@ -13,6 +13,15 @@ from .errors import ValidationError
 # Control characters (C0, DEL, C1) and the Unicode line/paragraph separators:
 # never part of a name or title, and a header-injection vector in mail.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidi embeddings, overrides and isolates: they reorder what follows them,
+# so that a name can display as someone else's or hide a link. Right-to-left
+# scripts are written without them.
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Half of a UTF-16 pair, alone (JSON's "\ud800"): no text, and no database stores it.
+SURROGATE = re.compile("[\ud800-\udfff]")
+# What shows nothing by itself: spaces, format characters (zero-width
+# joiners and spaces), combining marks without a base.
+_INVISIBLE = {"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -21,6 +30,8 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
     """A piece of user text, stripped; control characters refused.
 
     ``multiline`` allows line breaks and tabs (descriptions), nothing else.
+    Bidi overrides and lone surrogates are refused too, and a ``required``
+    text needs at least one visible character.
     Text is stored as typed: escaping is the job of each output (HTML, mail,
     iCalendar, CSV).
     """
@@ -36,7 +47,12 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
         bad = _CONTROL.search(value)
     if bad:
         raise ValidationError("Remove the line breaks or control characters.", field)
-    if required and not value:
+    if SURROGATE.search(value):
+        raise ValidationError("This text has a broken character; type it again.", field)
+    if _BIDI_CONTROL.search(value):
+        raise ValidationError("Remove the invisible direction marks (U+202A–U+202E, "
+                              "U+2066–U+2069).", field)
+    if required and all(unicodedata.category(c) in _INVISIBLE for c in value):
         raise ValidationError("This field is required.", field)
     if len(value) > max_length:
         raise ValidationError(f"At most {max_length} characters, please.", field)

@@ -301,13 +301,12 @@ def _require(data: dict, *keys: str) -> None:
 
 
 def _zone_field(value: object) -> str:
-    timezones.get_zone(value, "timezone")
-    return value  # type: ignore[return-value]
+    return timezones.zone_name(value)
 
 
 def _status(value: object, *, creating: bool) -> str:
     allowed = {EventStatus.DRAFT, EventStatus.PUBLISHED}
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         choices = "draft or published" if creating else "draft or published (cancel with " \
             "POST /api/v1/events/<slug>/cancel)"
         raise ValidationError(f"status must be {choices}.", "status")
@@ -352,7 +351,8 @@ def _sessions(raw: object, zone_name: str, existing: dict[int, EventSession]) ->
             raise ValidationError(f"Unknown field {name!r}.", f"{where}.{name}")
         session_id = item.get("id")
         if session_id is not None:
-            if isinstance(session_id, bool) or session_id not in existing or session_id in seen:
+            if (not isinstance(session_id, int) or isinstance(session_id, bool)
+                    or session_id not in existing or session_id in seen):
                 raise ValidationError("No session with this id in this event.", f"{where}.id")
             seen.add(session_id)
         for key in ("start", "end"):

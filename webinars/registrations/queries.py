@@ -80,17 +80,18 @@ def confirmed_count(event_id: int) -> int:
 
 def is_open(event: Event) -> bool:
     """Registration is open: published, and before the deadline."""
-    return open_now(event.status, event.registration_closes_at, event.starts_at)
+    return open_now(event.status, event.registration_closes_at, event.starts_at, event.ends_at)
 
 
-def open_now(status: str, closes_at, starts_at) -> bool:
+def open_now(status: str, closes_at, starts_at, ends_at) -> bool:
     """The rule of :func:`is_open` on the columns themselves (for a locked row read as a tuple).
 
     Published, and before the deadline, which defaults to the first
-    session's start (Event.registration_deadline says the same).
+    session's start, and is never after the last one's end
+    (Event.registration_deadline says the same).
     :func:`open_clause` is the same rule in SQL, for the deciding statement.
     """
-    deadline = Event.deadline(closes_at, starts_at)
+    deadline = Event.deadline(closes_at, starts_at, ends_at)
     return status == EventStatus.PUBLISHED and (deadline is None or clock.now() < deadline)
 
 
@@ -108,7 +109,8 @@ def open_clause(now):
     """:func:`open_now` in SQL, at the instant ``now`` (a bind parameter)."""
     deadline = sa.func.coalesce(Event.registration_closes_at, Event.starts_at)
     return sa.and_(Event.status == EventStatus.PUBLISHED,
-                   sa.or_(deadline.is_(None), deadline > now))
+                   sa.or_(deadline.is_(None), deadline > now),
+                   sa.or_(Event.ends_at.is_(None), Event.ends_at > now))
 
 
 def by_token(token: str) -> Registration:

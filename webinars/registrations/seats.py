@@ -67,9 +67,7 @@ def read_applicant(data: object) -> Applicant:
     country = data.get("country") or ""
     if not isinstance(country, str) or (country not in COUNTRY_NAMES and country != ""):
         raise ValidationError("Choose a country from the list (or Other).", "country")
-    zone = data.get("timezone") or "UTC"
-    if not timezones.is_known_zone(zone):
-        raise ValidationError(f"Unknown time zone {str(zone)[:64]!r}.", "timezone")
+    zone = timezones.zone_name(data.get("timezone") or "UTC")
     return Applicant(name, email, organization, country, zone)
 
 
@@ -154,7 +152,8 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
             Registration.email_key == applicant.email.lower()))
         if existing is not None and existing.status != CANCELLED:
             return _answer(existing, slug, created=False)
-        if not open_now(event.status, event.registration_closes_at, event.starts_at):
+        if not open_now(event.status, event.registration_closes_at, event.starts_at,
+                        event.ends_at):
             raise _closed(event.status)
         if existing is not None:
             _reopen(existing, applicant, event.capacity)

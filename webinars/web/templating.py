@@ -13,7 +13,7 @@ from ..core import timezones
 def viewer_zone() -> str | None:
     """The zone the viewer asked for with ?tz=Area/City, if it is a real one."""
     name = request.args.get("tz", "")
-    return name if timezones.is_known_zone(name) else None
+    return timezones.canonical_zone(name)
 
 
 def register_templating(app: Flask) -> None:

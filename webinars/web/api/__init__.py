@@ -7,22 +7,54 @@ only ``application/json`` bodies, which a cross-site HTML form cannot send.
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 from flask import Blueprint, request
 
 from ... import accounts
 from ...core.errors import BadRequest, Unauthorized
+from ...core.validation import SURROGATE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+#: Deeper than any body this API takes (an event's sessions are 3 levels);
+#: Python's parser gives up near 1,000 levels with a RecursionError.
+MAX_DEPTH = 16
+
+
 def json_body() -> dict:
-    """The request body as a JSON object, or BadRequest."""
-    data = request.get_json(silent=True)
+    """The request body as a JSON object, or BadRequest.
+
+    Refused too: nesting deeper than MAX_DEPTH, and text with a lone UTF-16
+    surrogate (``"\\ud800"`` is valid JSON but no text a database can store).
+    """
+    data = None
+    if request.is_json:
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            data = None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object (Content-Type: application/json).")
+    _check_shape(data)
     return data
+
+
+def _check_shape(data: dict) -> None:
+    pending: list[tuple[object, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if SURROGATE.search(value):
+                raise BadRequest("The request body has text with a broken character "
+                                 "(a lone UTF-16 surrogate).")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise BadRequest(f"The request body is nested more than {MAX_DEPTH} levels deep.")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
 
 
 def current_organizer():

@@ -6,7 +6,7 @@ from flask import jsonify
 
 from ...events.queries import get_event
 from ...registrations import deliveries, queries, seats
-from . import bp, json_body, organizer_required
+from . import bp, current_organizer, json_body, organizer_required
 from .serialize import registration_dict
 
 
@@ -31,8 +31,12 @@ def get_registration(token: str):
 
 @bp.delete("/registrations/<token>")
 def cancel_registration(token: str):
-    """Cancel; the freed seat goes to the first person waiting."""
-    return jsonify(registration_dict(seats.cancel(token)))
+    """Cancel; the freed seat goes to the first person waiting.
+
+    Called with an organizer's token, it is the organizer's cancel: audited
+    under their name, and the registrant is told who cancelled.
+    """
+    return jsonify(registration_dict(seats.cancel(token, actor=current_organizer())))
 
 
 @bp.get("/events/<slug>/registrations")
