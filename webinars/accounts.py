@@ -151,5 +151,32 @@ def revoke_tokens(email: str) -> int:
 
 
 def get_organizer(organizer_id: int) -> Organizer | None:
-    """The organizer with this id, or None (the sign-in session's look-up)."""
+    """The organizer with this id, or None."""
     return db.session.get(Organizer, organizer_id)
+
+
+def start_session(organizer: Organizer) -> Organizer:
+    """Give the account a session key if it has none (its sign-ins carry it)."""
+    if organizer.session_key is None:
+        with write_transaction():
+            organizer = db.session.get(Organizer, organizer.id)
+            organizer.session_key = secrets.token_hex(16)
+    return organizer
+
+
+def end_sessions(organizer_id: int) -> None:
+    """End every sign-in of the account, copies of its cookie included (a new session key)."""
+    with write_transaction():
+        organizer = db.session.get(Organizer, organizer_id)
+        if organizer is not None:
+            organizer.session_key = secrets.token_hex(16)
+
+
+def organizer_for_session(session_id: str) -> Organizer | None:
+    """The organizer a sign-in session names (``id:key``), while its key is current."""
+    organizer_id, _, key = session_id.partition(":")
+    organizer = db.session.get(Organizer, int(organizer_id)) if organizer_id.isdigit() else None
+    if organizer is None or organizer.session_key is None or \
+            not secrets.compare_digest(organizer.session_key, key):
+        return None
+    return organizer

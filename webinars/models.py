@@ -40,6 +40,13 @@ class SessionStatus(enum.StrEnum):
 
 
 class Organizer(UserMixin, db.Model):
+    """An organizer's account: signs in to the workspace, holds API tokens.
+
+    ``session_key`` is part of every sign-in session (:meth:`get_id`);
+    signing out replaces it (webinars.accounts.end_sessions), so that a
+    copied session cookie stops working.
+    """
+
     __tablename__ = "organizers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,8 +55,13 @@ class Organizer(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    session_key: Mapped[str | None] = mapped_column(sa.String(32))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="organizer")
+
+    def get_id(self) -> str:
+        """What the session cookie names: the account and its current session key."""
+        return f"{self.id}:{self.session_key}"
 
 
 class ApiToken(db.Model):

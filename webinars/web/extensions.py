@@ -13,5 +13,5 @@ login_manager = LoginManager()
 
 
 @login_manager.user_loader
-def _load_organizer(organizer_id: str) -> Organizer | None:
-    return accounts.get_organizer(int(organizer_id)) if organizer_id.isdigit() else None
+def _load_organizer(session_id: str) -> Organizer | None:
+    return accounts.organizer_for_session(session_id)

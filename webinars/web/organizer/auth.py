@@ -28,7 +28,7 @@ def login():
         return render_template("organizer/login.html", form=form, problem=LOGIN_FAILED)
     session.permanent = True  # PERMANENT_SESSION_LIFETIME applies
     session[SIGNED_IN_AT] = clock.now().timestamp()
-    login_user(organizer)
+    login_user(accounts.start_session(organizer))
     flash(f"Signed in as {organizer.email}.")
     return redirect(safe_next(form.next.data) or url_for("organizer.dashboard"), 303)
 
