@@ -65,8 +65,12 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, organize
 
 
 def test_sign_in_needs_the_csrf_token(client, organizer):
-    response = client.post("/organizer/login", data={"email": "organizer@example.org",
-                                                     "password": "correct horse battery"})
+    fields = {"email": "organizer@example.org", "password": "correct horse battery"}
+    # From another site (no session cookie at all): refused, nothing written.
+    elsewhere = client.post("/organizer/login", data=fields)
+    assert elsewhere.status_code == 403 and "Set-Cookie" not in elsewhere.headers
+    client.get("/organizer/login")  # this site's page, then a token gone stale
+    response = client.post("/organizer/login", data=fields)
     assert response.status_code == 303 and response.headers["Location"] == "/organizer/login"
     assert "The form had expired" in text_of(client.get("/organizer/login"))
     assert login_redirect(client.get("/organizer/"))

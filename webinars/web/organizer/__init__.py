@@ -21,6 +21,7 @@ from flask import (
     current_app,
     flash,
     redirect,
+    render_template,
     request,
     session,
     url_for,
@@ -29,6 +30,7 @@ from flask_login import current_user, login_url, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ... import accounts
 from ...core import clock
 from ...core.errors import NotFound
 from ...events.queries import get_event
@@ -49,17 +51,44 @@ def require_organizer():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
+        if from_elsewhere():
+            return refused_from_elsewhere()
         return login_manager.unauthorized()
     if session_expired():
-        sign_out()
+        sign_out(everywhere=False)
         # Said instead of the login manager's "please sign in", not besides it.
         flash("Your session has expired. Please sign in again.", "error")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
     return None
 
 
-def sign_out() -> None:
-    """End the organizer's sign-in (the CSRF token stays: it is not tied to the account)."""
+def from_elsewhere() -> bool:
+    """A form posted without this site's session cookie: from another site, most likely.
+
+    The cookie is SameSite=Lax, so a cross-site POST arrives without it. An
+    answer that wrote to the session (the sign-in page's "please sign in",
+    a flash) would set a new cookie over the organizer's real one and sign
+    them out: such a request is refused without touching the session.
+    """
+    return request.method not in ("GET", "HEAD", "OPTIONS") and \
+        current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+def refused_from_elsewhere():
+    """The answer to :func:`from_elsewhere`: 403, the session left alone."""
+    return render_template(
+        "error.html", title="Not allowed",
+        message="This form did not come from this site, so nothing was done."), 403
+
+
+def sign_out(*, everywhere: bool = True) -> None:
+    """End the organizer's sign-in in this browser and, ``everywhere``, every copy of it.
+
+    The CSRF token stays: it is not tied to the account. An expired sign-in
+    ends only here (the organizer's other devices are not signed out by it).
+    """
+    if everywhere and current_user.is_authenticated:
+        accounts.end_sessions(current_user.id)
     logout_user()
     session.pop(SIGNED_IN_AT, None)
 
@@ -89,6 +118,8 @@ def private(response):
 @bp.errorhandler(CSRFError)
 def form_expired(_exc: CSRFError):
     """A form without a valid CSRF token (expired, or sent from elsewhere): nothing is done."""
+    if from_elsewhere():
+        return refused_from_elsewhere()
     if not current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
         return login_manager.unauthorized()
     flash("The form had expired, so nothing was changed. Please try again.", "error")
