@@ -12,6 +12,7 @@ from flask import Flask
 from .api import bp as api_bp
 from .errorpages import register_error_pages
 from .extensions import csrf, login_manager
+from .headers import wire as wire_headers
 from .metrics import bp as metrics_bp
 from .organizer import bp as organizer_bp
 from .public import bp as public_bp
@@ -19,7 +20,8 @@ from .templating import register_templating
 
 
 def register_web(app: Flask) -> None:
-    """Blueprints, CSRF, the organizer sign-in, templates' filters and error pages."""
+    """Blueprints, CSRF, the organizer sign-in, headers, templates' filters and error pages."""
+    wire_headers(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "organizer.login"
