@@ -159,7 +159,10 @@ def run_postgres(args) -> None:
         app_env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
                    "WEBINARS_MAIL_DELIVERY": "manual", "WEBINARS_MAIL_POLL_SECONDS": "2",
                    "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
-                   "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
+                   "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}",
+                   # One load generator on one address: measured without the
+                   # limits (which a real burst from many addresses passes).
+                   "WEBINARS_RATELIMIT_ENABLED": "false"}
         scheduler = ["nice", "-n", str(BACKGROUND), str(VENV_BIN / "flask"), "--app", "webinars",
                      "scheduler"]
         with running(scheduler, app_env) as scheduler_process, \
@@ -195,7 +198,8 @@ def run_sqlite(args) -> None:
         port = free_port()
         env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
                "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
-               "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}"}
+               "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}",
+               "WEBINARS_RATELIMIT_ENABLED": "false"}
         command = [str(VENV_BIN / "flask"), "--app", "webinars", "run", "--port", str(port),
                    "--with-threads", "--no-reload"]
         with running(command, env, port):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     models,  # noqa: F401  (tables must be known before migrations run)
@@ -60,6 +61,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
         app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
     app.config["METRICS_ALLOW"] = config_module.allow_list(app.config["METRICS_ALLOW"])
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     # This app's own: the scheduler adds to it (webinars.worker.scheduler).
     app.config["DATABASE_SETTINGS"] = dict(app.config["DATABASE_SETTINGS"] or {})

@@ -41,6 +41,20 @@ DEFAULTS = {
     "METRICS_ALLOW": "",
     # Dead connections are found by webinars.core.db.ping_when_idle.
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Rate limits (webinars.web.limits; "N per minute; M per hour" strings).
+    # false turns them off (load tests).
+    "RATELIMIT_ENABLED": True,
+    # memory:// counts per process; redis://host:6379 shares the counts
+    # between every worker, as production needs.
+    "RATELIMIT_STORAGE_URL": "memory://",
+    # A room of participants may share one address (a university's NAT).
+    "RATELIMIT_REGISTRATION_PER_IP": "20 per minute; 200 per hour",
+    "RATELIMIT_REGISTRATION_PER_ADDRESS": "5 per hour; 10 per day",
+    "RATELIMIT_SIGN_IN_PER_IP": "20 per minute; 100 per hour",
+    "RATELIMIT_SIGN_IN_FAILURES": "5 per 15 minutes; 20 per day",
+    # Proxies in front of the app whose X-Forwarded-For (and -Proto, -Host)
+    # are believed (ProxyFix); 0: the socket's address is the client's.
+    "TRUSTED_PROXIES": 0,
     # PostgreSQL settings for every session of this process (webinars.core.db.
     # apply_settings): what keeps a dead or frozen client from holding locks
     # that the living wait for. docs/operations.md says why each value.

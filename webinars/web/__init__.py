@@ -13,6 +13,7 @@ from .api import bp as api_bp
 from .errorpages import register_error_pages
 from .extensions import csrf, login_manager
 from .headers import wire as wire_headers
+from .limits import wire as wire_limits
 from .metrics import bp as metrics_bp
 from .organizer import bp as organizer_bp
 from .public import bp as public_bp
@@ -22,6 +23,7 @@ from .templating import register_templating
 def register_web(app: Flask) -> None:
     """Blueprints, CSRF, the organizer sign-in, headers, templates' filters and error pages."""
     wire_headers(app)
+    wire_limits(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "organizer.login"

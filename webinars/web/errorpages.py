@@ -20,6 +20,7 @@ _TITLES = {
     409: ("Not possible now", "This cannot be done in the current state."),
     405: ("Not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "The request is larger than this site accepts."),
+    429: ("Too many tries", "Please wait a little, then try again. Nothing was saved."),
 }
 
 

@@ -6,11 +6,13 @@ from flask import jsonify
 
 from ...events.queries import get_event
 from ...registrations import deliveries, queries, seats
+from .. import limits
 from . import bp, current_organizer, json_body, organizer_required
 from .serialize import registration_dict
 
 
 @bp.post("/events/<slug>/registrations")
+@limits.limited(*limits.registration)
 def register(slug: str):
     """Register: 201 with a new registration, 200 with the existing one for a repeat.
 

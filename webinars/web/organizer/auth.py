@@ -7,6 +7,7 @@ from flask_login import current_user, login_user
 
 from ... import accounts
 from ...core import clock
+from .. import limits
 from . import SIGNED_IN_AT, bp, safe_next, session_expired, sign_out
 from .forms import LoginForm
 
@@ -15,6 +16,7 @@ LOGIN_FAILED = "That email and password do not match an organizer account."
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.limited(*limits.sign_in)
 def login():
     """The sign-in form; on success, back to the page that asked for it (on this site)."""
     form = LoginForm(next=request.args.get("next", ""))

@@ -8,6 +8,7 @@ from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
 from ...registrations import queries, seats
+from .. import limits
 from ..templating import viewer_zone
 from . import bp
 from .forms import CancelForm, RegistrationForm
@@ -29,6 +30,7 @@ def event_page(slug: str):
 
 
 @bp.post("/events/<slug>/register")
+@limits.limited(*limits.registration)
 def register(slug: str):
     """Take the form; land on the manage page, or show the form again with messages."""
     event = get_event(slug)  # NotFound is the app's 404 page

@@ -1,0 +1,151 @@
+"""Rate limits: one client cannot fill a workshop, mail a victim in a loop, or guess a
+password; the counts are shared by every worker through Redis (issue 15)."""
+
+import pytest
+import sqlalchemy as sa
+from conftest import POSTGRES_URL, make_app
+from organizer_helpers import PASSWORD, csrf_token
+from test_api_events import MEKONG
+
+from webinars import accounts
+from webinars.core.db import db
+from webinars.models import OutboxMessage, Registration
+from webinars.web.limits import limiter
+
+LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_REGISTRATION_PER_IP": "10 per minute",
+          "RATELIMIT_REGISTRATION_PER_ADDRESS": "3 per hour",
+          "RATELIMIT_SIGN_IN_PER_IP": "10 per minute",
+          "RATELIMIT_SIGN_IN_FAILURES": "5 per 15 minutes"}
+
+
+@pytest.fixture
+def limited(database_url, tmp_path, frozen_clock):
+    app = make_app(database_url, tmp_path / "instance", **LIMITS)
+    with app.app_context():
+        organizer = accounts.create_organizer("organizer@example.org", PASSWORD)
+        token = accounts.create_token(organizer)
+        client = app.test_client()
+        assert client.post("/api/v1/events", json=dict(MEKONG, slug="tctp", capacity=30),
+                           headers={"Authorization": f"Bearer {token}"}).status_code == 201
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def person(n: int) -> dict:
+    return {"name": f"Bot {n}", "email": f"bot{n}@example.org", "timezone": "Asia/Bangkok"}
+
+
+def seats_taken() -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Registration))
+
+
+def test_one_client_cannot_fill_a_workshop(limited):
+    client = limited.test_client()
+    answers = [client.post("/api/v1/events/tctp/registrations", json=person(n))
+               for n in range(120)]
+    codes = [a.status_code for a in answers]
+    assert codes.count(201) == 10 and codes.count(429) == 110
+    refused = answers[-1]
+    assert int(refused.headers["Retry-After"]) > 0 and "error" in refused.json
+    assert seats_taken() == 10
+    # Participants elsewhere still get in.
+    other = limited.test_client()
+    assert other.post("/api/v1/events/tctp/registrations", json=person(500),
+                      environ_base={"REMOTE_ADDR": "192.0.2.5"}).status_code == 201
+
+
+def test_the_form_is_limited_too_and_says_so_in_words(limited):
+    client = limited.test_client()
+    token = csrf_token(client, "/events/tctp")
+    codes = [client.post("/events/tctp/register", data={**person(n), "csrf_token": token})
+             .status_code for n in range(12)]
+    assert codes.count(303) == 10 and codes[-1] == 429
+    page = client.post("/events/tctp/register", data={**person(99), "csrf_token": token})
+    assert page.status_code == 429 and b"Too many tries" in page.data
+    assert "Retry-After" in page.headers
+
+
+def test_a_register_and_cancel_loop_stops_mailing_its_victim(limited):
+    client = limited.test_client()
+    victim = dict(person(0), email="victim@example.org", name="URGENT verify your account")
+    for n in range(10):  # each round from another address, as a botnet would
+        answer = client.post("/api/v1/events/tctp/registrations", json=victim,
+                             environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+        if answer.status_code == 201:
+            client.delete(f"/api/v1/registrations/{answer.json['token']}")
+    db.session.rollback()
+    mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.recipient == "victim@example.org"))
+    assert mails <= 2 * 3  # a confirmation and a cancellation per allowed registration
+
+
+def sign_in(client, password: str, address: str = "203.0.113.1"):
+    token = csrf_token(client, "/organizer/login")
+    return client.post("/organizer/login", data={
+        "csrf_token": token, "email": "organizer@example.org", "password": password},
+        environ_base={"REMOTE_ADDR": address})
+
+
+def test_wrong_passwords_lock_the_account_for_a_while(limited, frozen_clock):
+    client = limited.test_client()
+    for n in range(5):  # from five addresses: the account's own limit
+        assert sign_in(client, "wrong password!", f"203.0.113.{n}").status_code == 200
+    locked = sign_in(client, PASSWORD, "203.0.113.200")
+    assert locked.status_code == 429, "even the right password waits"
+    assert b"Too many tries" in locked.data
+    assert sign_in(client, PASSWORD, "203.0.113.201").status_code == 429
+
+
+def test_one_address_cannot_guess_for_long(limited):
+    client = limited.test_client()
+    codes = [sign_in(client, f"guess {n}", "203.0.113.7").status_code for n in range(12)]
+    assert 429 in codes[:11]
+
+
+def test_a_forged_forwarded_for_is_not_believed_without_a_trusted_proxy(limited):
+    client = limited.test_client()
+    codes = [client.post("/api/v1/events/tctp/registrations", json=person(n),
+                         headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code
+             for n in range(12)]
+    assert codes.count(201) == 10
+
+
+def test_behind_a_trusted_proxy_each_participant_has_their_own_count(database_url, tmp_path,
+                                                                     frozen_clock):
+    app = make_app(database_url, tmp_path / "instance", TRUSTED_PROXIES=1, **LIMITS)
+    with app.app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        token = accounts.create_token(organizer)
+        client = app.test_client()
+        client.post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                    headers={"Authorization": f"Bearer {token}"})
+        codes = [client.post("/api/v1/events/tctp/registrations", json=person(n),
+                             headers={"X-Forwarded-For": f"10.0.{n // 250}.{n % 250}"})
+                 .status_code for n in range(30)]
+        assert codes == [201] * 30
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the Redis runs go with the PostgreSQL runs")
+def test_every_worker_shares_one_count_through_redis(database_url, tmp_path, frozen_clock):
+    shared = {**LIMITS, "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7"}
+    workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
+    limiter.reset()  # what an earlier run left in this test database of Redis
+    with workers[0].app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        token = accounts.create_token(organizer)
+        workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                                      headers={"Authorization": f"Bearer {token}"})
+    codes = []
+    for n in range(16):  # alternately through each worker, as gunicorn hands them out
+        worker = workers[n % 2]
+        with worker.app_context():
+            codes.append(worker.test_client().post(
+                "/api/v1/events/tctp/registrations", json=person(n)).status_code)
+    assert codes.count(201) == 10 and codes.count(429) == 6
+    for worker in workers:
+        with worker.app_context():
+            db.engine.dispose()

@@ -1,0 +1,76 @@
+"""Rate limits at the doors where strangers can make us work or mail: registration and sign-in.
+
+Flask-Limiter counts; the limits are settings (``RATELIMIT_*``, the README's
+table) read at each request. Counts are shared by every worker when
+``RATELIMIT_STORAGE_URL`` names a Redis server (production); in memory,
+each process counts alone (``flask run``, one process). The client's
+address is the socket's, or, behind ``TRUSTED_PROXIES`` proxies, the one
+they saw (ProxyFix, in create_app): never a header anyone can send.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _address() -> str:
+    """The email address a registration is for (API body or form), case folded."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
+    else:
+        email = request.form.get("email")
+    return email.strip().lower()[:254] if isinstance(email, str) else ""
+
+
+def _account() -> str:
+    """The account a sign-in is for."""
+    email = request.form.get("email", "")
+    return email.strip().lower()[:254]
+
+
+def _failed_sign_in(response) -> bool:
+    # The sign-in form answers 200 with the form again when the password
+    # was wrong, 303 when it was right: only failures count.
+    return response.status_code == 200
+
+
+#: On registration: per client address, and per registered address (the
+#: second is what keeps a register/cancel loop from mailing a victim).
+registration = [
+    limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_IP"), methods=["POST"],
+                  scope="registration-ip"),
+    limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_ADDRESS"), methods=["POST"],
+                  key_func=_address, scope="registration-address"),
+]
+
+#: On sign-in: tries per client address, and failures per account. Once an
+#: account's failures reach the limit even the right password waits.
+sign_in = [
+    limiter.limit(_setting("RATELIMIT_SIGN_IN_PER_IP"), methods=["POST"], scope="sign-in-ip"),
+    limiter.limit(_setting("RATELIMIT_SIGN_IN_FAILURES"), methods=["POST"], key_func=_account,
+                  deduct_when=_failed_sign_in, scope="sign-in-account"),
+]
+
+
+def limited(*limits):
+    """Apply several of the limits above to one view."""
+    def decorate(view):
+        for limit in reversed(limits):
+            view = limit(view)
+        return view
+    return decorate
+
+
+def wire(app: Flask) -> None:
+    """Start counting for ``app``, with its storage (RATELIMIT_STORAGE_URL)."""
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URL"]
+    limiter.init_app(app)
