@@ -52,13 +52,40 @@ def test_seats_then_waiting_list_in_order(client, small):
     assert (event["seats_left"], event["waitlist_count"]) == (0, 3)
 
 
-def test_same_email_gets_the_existing_registration(client, small):
+def manage_links() -> list[OutboxMessage]:
+    db.session.rollback()
+    return db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == "manage-link")).all()
+
+
+def test_registering_someone_elses_address_reveals_nothing_and_mails_its_owner(
+        client, small, frozen_clock):
     first = register(client, small, person(1))
-    again = register(client, small, person(1, email="P1@EXAMPLE.ORG", name="Someone else"))
-    assert first.status_code == 201 and again.status_code == 200
-    assert again.json["token"] == first.json["token"]
-    assert again.json["name"] == "Participant 1"
+    token = first.json["token"]
+    again = client.post(f"/api/v1/events/{small}/registrations",
+                        json=person(1, email="P1@EXAMPLE.ORG", name="Someone else"))
+    assert first.status_code == 201 and again.status_code == 202
+    assert again.json["status"] == "check_inbox"
+    assert token not in again.get_data(as_text=True)
+    assert "Participant 1" not in again.get_data(as_text=True)
     assert row_count() == 1
+    [mail] = manage_links()
+    assert mail.recipient == "p1@example.org"
+    # A loop of repeats mails the owner once a quarter of an hour, no more.
+    for _ in range(5):
+        client.post(f"/api/v1/events/{small}/registrations", json=person(1))
+    assert len(manage_links()) == 1
+    frozen_clock.advance(minutes=16)
+    client.post(f"/api/v1/events/{small}/registrations", json=person(1))
+    assert len(manage_links()) == 2
+    # The form door: back to the event page, with no link to the registration.
+    from organizer_helpers import csrf_token
+
+    form = client.post(f"/events/{small}/register", data={
+        **person(1), "csrf_token": csrf_token(client, f"/events/{small}")})
+    assert form.status_code == 303 and token not in form.headers["Location"]
+    page = client.get(form.headers["Location"]).get_data(as_text=True)
+    assert "registered already" in page and token not in page
 
 
 def test_cancel_promotes_the_first_waiting_and_tells_them(app, client, small):
@@ -107,8 +134,8 @@ def test_registration_closes_at_the_deadline(client, auth, frozen_clock):
     frozen_clock.set(datetime(2027, 7, 1, 16, 0, tzinfo=UTC))  # 12:00 in New York
     late = register(client, "closing", person(2))
     assert late.status_code == 409 and "closed" in late.json["error"]
-    # A repeat still finds the registration made in time.
-    assert register(client, "closing", person(1)).status_code == 200
+    # A repeat still finds the registration made in time (and mails its link).
+    assert register(client, "closing", person(1)).status_code == 202
     assert row_count() == 1
 
 

@@ -100,9 +100,12 @@ def register_cli(app: Flask) -> None:
                 "country": country, "timezone": zone})
         except DomainError as exc:
             _fail(exc)
+        if isinstance(result, seats.AlreadyRegistered):
+            click.echo("Registered already; the link to the registration was mailed to "
+                       f"{email}.")
+            return
         position = result.waitlist_position
-        click.echo(f"{result.status}" + (f" (waiting list #{position})" if position else "")
-                   + ("" if result.created else ", registered already"))
+        click.echo(f"{result.status}" + (f" (waiting list #{position})" if position else ""))
         click.echo(result.token)
 
     @app.cli.command("cancel-registration")

@@ -30,6 +30,11 @@ def registered(registration: Registration, position: int | None = None) -> None:
         _send(registration, "waitlisted", f"Waiting list: {registration.event.title}")
 
 
+def manage_link(registration: Registration) -> None:
+    """The address was registered again: its owner gets the link to the registration."""
+    _send(registration, "manage-link", f"Your registration: {registration.event.title}")
+
+
 def promoted(registration: Registration) -> None:
     """A seat opened up: tell the person, with the invitations."""
     _with_invitations(registration, "promotion", f"A seat is yours: {registration.event.title}")

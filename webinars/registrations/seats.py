@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,7 +26,7 @@ from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.roundtrip import run_with_commit
 from ..core.transactions import after_commit, write_transaction
 from ..mail import pump
-from ..models import Event, EventStatus, Organizer, Registration
+from ..models import Event, EventStatus, Organizer, OutboxMessage, Registration
 from ..reminders import planning
 from . import mails
 from .queries import (
@@ -71,20 +71,35 @@ def read_applicant(data: object) -> Applicant:
     return Applicant(name, email, organization, country, zone)
 
 
+#: A repeat mails the existing registration's link at most this often.
+MANAGE_LINK_EVERY = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class AlreadyRegistered:
+    """The answer to a repeat: nothing about the registration, whose link goes to its inbox.
+
+    Whoever registers an address again may not be its owner: the token, the
+    name and the rest are mailed to the address, never answered.
+    """
+
+    event_slug: str
+
+
 @dataclass(frozen=True)
 class Registered:
     """The answer to a registration call, read from the statement that decided it.
 
     Carries the registration's public fields (the same names as
-    :class:`~webinars.models.Registration`'s), its place on the waiting list,
-    and whether this call created (or reopened) it.
+    :class:`~webinars.models.Registration`'s) and its place on the waiting
+    list. Only ever for a new registration or a cancelled one reopened: a
+    repeat gets :class:`AlreadyRegistered`.
     """
 
     id: int
     token: str
     status: str
     waitlist_position: int | None
-    created: bool
     event_slug: str
     name: str
     email: str
@@ -94,7 +109,7 @@ class Registered:
     created_at: datetime
 
 
-def register(slug: str, data: object) -> Registered:
+def register(slug: str, data: object) -> Registered | AlreadyRegistered:
     """Confirm a seat or join the waiting list; the decision is one locked statement.
 
     The common case, a new address for an open event, is three statements
@@ -134,7 +149,7 @@ def _decision_parameters(slug: str, applicant: Applicant) -> dict:
 
 def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict) -> Registered:
     return Registered(
-        id=decided.id, token=params["tok"], status=decided.status, created=True,
+        id=decided.id, token=params["tok"], status=decided.status,
         event_slug=slug,
         waitlist_position=stepped[0].waitlist_length if decided.status == WAITLISTED else None,
         name=applicant.name, email=applicant.email, organization=applicant.organization,
@@ -151,13 +166,14 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
             Registration.event_id == event.id,
             Registration.email_key == applicant.email.lower()))
         if existing is not None and existing.status != CANCELLED:
-            return _answer(existing, slug, created=False)
+            _mail_manage_link(existing)
+            return AlreadyRegistered(slug)
         if not open_now(event.status, event.registration_closes_at, event.starts_at,
                         event.ends_at):
             raise _closed(event.status)
         if existing is not None:
             _reopen(existing, applicant, event.capacity)
-            answer = _answer(existing, slug, created=True)
+            answer = _answer(existing, slug)
         else:  # the event opened, or the address was freed, since the first try
             params = _decision_parameters(slug, applicant)
             decided = conn.execute(_decision_statement(conn.dialect.name), params).one_or_none()
@@ -169,10 +185,19 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
     return answer
 
 
-def _answer(registration: Registration, slug: str, *, created: bool) -> Registered:
+def _mail_manage_link(registration: Registration) -> None:
+    recent = db.session.scalar(sa.select(OutboxMessage.id).where(
+        OutboxMessage.registration_id == registration.id, OutboxMessage.kind == "manage-link",
+        OutboxMessage.created_at > clock.now() - MANAGE_LINK_EVERY).limit(1))
+    if recent is None:  # one a quarter of an hour: a repeat loop mails no flood
+        mails.manage_link(registration)
+        after_commit(pump.wake)
+
+
+def _answer(registration: Registration, slug: str) -> Registered:
     return Registered(
         id=registration.id, token=registration.token, status=registration.status,
-        waitlist_position=waitlist_position(registration), created=created, event_slug=slug,
+        waitlist_position=waitlist_position(registration), event_slug=slug,
         name=registration.name, email=registration.email,
         organization=registration.organization, country=registration.country,
         timezone=registration.timezone, created_at=registration.created_at)

@@ -14,15 +14,22 @@ from .serialize import registration_dict
 @bp.post("/events/<slug>/registrations")
 @limits.limited(*limits.registration)
 def register(slug: str):
-    """Register: 201 with a new registration, 200 with the existing one for a repeat.
+    """Register: 201 with a new registration; 202 "check your inbox" for a repeat.
 
-    The answer comes from what the deciding statement returned: the hot path
-    of a registration burst loads no ORM object (docs/performance.md).
+    A repeat answers nothing about the registration (the caller may not own
+    the address): its link is mailed to the address. The answer to a new one
+    comes from what the deciding statement returned: the hot path of a
+    registration burst loads no ORM object (docs/performance.md).
     """
     result = seats.register(slug, json_body())
+    if isinstance(result, seats.AlreadyRegistered):
+        return jsonify({"status": "check_inbox", "message": CHECK_INBOX}), 202
     return jsonify(registration_dict(result, event_slug=slug,
-                                     position=result.waitlist_position)), \
-        201 if result.created else 200
+                                     position=result.waitlist_position)), 201
+
+
+CHECK_INBOX = ("This address is registered already: the link to the registration is on its "
+               "way to its inbox.")
 
 
 @bp.get("/registrations/<token>")

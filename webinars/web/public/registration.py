@@ -47,9 +47,12 @@ def register(slug: str):
         return render_event(event, form, 422, exc.message)
     except Conflict as exc:
         return render_event(event, form, 409, exc.message)
-    if not result.created:
-        flash("You were registered already with this address; here is your registration.")
-    elif result.status == RegistrationStatus.CONFIRMED:
+    if isinstance(result, seats.AlreadyRegistered):
+        # Nothing about the registration: whoever typed the address may not own it.
+        flash("This address is registered already: the link to your registration is on its "
+              "way to your inbox.")
+        return redirect(url_for("public.event_page", slug=event.slug), 303)
+    if result.status == RegistrationStatus.CONFIRMED:
         flash("You are registered. A confirmation is on its way to your inbox.")
     else:
         flash("The event is full: you are on the waiting list. We have emailed you.")
