@@ -68,6 +68,8 @@ def make_app(database_url: str, instance_path, **extra):
         # Tests register many people from one client; tests/test_limits.py
         # turns the limits on where they are the subject.
         "RATELIMIT_ENABLED": False,
+        # Tests fill forms in no time; tests/test_bots.py sets a real minimum.
+        "REGISTRATION_FORM_MIN_SECONDS": 0,
     }
     config.update(extra)
     return create_app(config, instance_path=str(instance_path))

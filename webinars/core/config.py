@@ -52,6 +52,9 @@ DEFAULTS = {
     "RATELIMIT_REGISTRATION_PER_ADDRESS": "5 per hour; 10 per day",
     "RATELIMIT_SIGN_IN_PER_IP": "20 per minute; 100 per hour",
     "RATELIMIT_SIGN_IN_FAILURES": "5 per 15 minutes; 20 per day",
+    # A registration form sent sooner than this after it was shown was sent
+    # by a script (webinars.registrations.bots); people need far longer.
+    "REGISTRATION_FORM_MIN_SECONDS": 3,
     # Proxies in front of the app whose X-Forwarded-For (and -Proto, -Host)
     # are believed (ProxyFix); 0: the socket's address is the client's.
     "TRUSTED_PROXIES": 0,

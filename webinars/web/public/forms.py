@@ -25,6 +25,11 @@ class RegistrationForm(FlaskForm):
     )
     # Filled by the browser's Intl API; the server falls back to ?tz= or UTC.
     timezone = HiddenField(render_kw={"data-browser-zone": ""})
+    # When the form was shown, signed (webinars.registrations.bots).
+    shown = HiddenField()
+    # The trap: people never see it (webinars.registrations.bots).
+    fax = StringField("Leave this field empty", render_kw={
+        "autocomplete": "off", "tabindex": "-1"})
 
 
 class CancelForm(FlaskForm):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 
+from ...core import clock
 from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
-from ...registrations import queries, seats
+from ...registrations import bots, queries, seats
 from .. import limits
 from ..templating import viewer_zone
 from . import bp
@@ -16,10 +18,25 @@ from .forms import CancelForm, RegistrationForm
 
 def render_event(event, form: RegistrationForm, status: int = 200, problem: str | None = None):
     """The event page with its registration form (and any errors)."""
+    form.shown.data = _shown().dumps(clock.now().timestamp())
     counted = queries.seats(event)
     return render_template("public/event.html", event=event, form=form, problem=problem,
                            registration_open=queries.is_open(event), seats_left=counted.left,
                            waitlist_count=counted.waiting), status
+
+
+def _shown() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="registration-form-shown")
+
+
+def _seconds_on_page(form: RegistrationForm) -> float | None:
+    """How long ago the form was shown, by its signed time; None if that cannot be trusted."""
+    try:
+        shown = float(_shown().loads(form.shown.data or "",
+                                     max_age=current_app.config["WTF_CSRF_TIME_LIMIT"]))
+    except (BadData, TypeError, ValueError):
+        return None
+    return clock.now().timestamp() - shown
 
 
 @bp.get("/events/<slug>")
@@ -40,6 +57,8 @@ def register(slug: str):
     data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
                                                 "timezone")}
     try:
+        bots.check_form(trap=form.fax.data or "", seconds_on_page=_seconds_on_page(form),
+                        min_seconds=float(current_app.config["REGISTRATION_FORM_MIN_SECONDS"]))
         result = seats.register(event.slug, data)
     except ValidationError as exc:
         if exc.field in form:
