@@ -45,19 +45,23 @@ def _failed_sign_in(response) -> bool:
 
 #: On registration: per client address, and per registered address (the
 #: second is what keeps a register/cancel loop from mailing a victim).
+TOO_MANY = "Too many tries; please wait a little, then try again. Nothing was saved."
+
 registration = [
     limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_IP"), methods=["POST"],
-                  scope="registration-ip"),
+                  scope="registration-ip", error_message=TOO_MANY),
     limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_ADDRESS"), methods=["POST"],
-                  key_func=_address, scope="registration-address"),
+                  key_func=_address, scope="registration-address", error_message=TOO_MANY),
 ]
 
 #: On sign-in: tries per client address, and failures per account. Once an
 #: account's failures reach the limit even the right password waits.
 sign_in = [
-    limiter.limit(_setting("RATELIMIT_SIGN_IN_PER_IP"), methods=["POST"], scope="sign-in-ip"),
+    limiter.limit(_setting("RATELIMIT_SIGN_IN_PER_IP"), methods=["POST"], scope="sign-in-ip",
+                  error_message=TOO_MANY),
     limiter.limit(_setting("RATELIMIT_SIGN_IN_FAILURES"), methods=["POST"], key_func=_account,
-                  deduct_when=_failed_sign_in, scope="sign-in-account"),
+                  deduct_when=_failed_sign_in, scope="sign-in-account",
+                  error_message=TOO_MANY),
 ]
 
 
