@@ -87,4 +87,6 @@ def test_register_and_cancel_from_the_cli(app, client):
                               "--name", "X", "--timezone", "Mars/Base"])
     assert bad.exit_code != 0 and "Unknown time zone" in bad.output
     assert runner.invoke(args=["cancel-registration", token]).exit_code == 0
+    dashed = runner.invoke(args=["cancel-registration", "-dZvQBk2OI8jlQxdlwOUyQDeT5_a5vcw"])
+    assert "No registration with this link" in dashed.output  # a token may begin with "-"
     assert client.get(f"/api/v1/registrations/{token}").json["status"] == "cancelled"

@@ -108,7 +108,8 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{result.status}" + (f" (waiting list #{position})" if position else ""))
         click.echo(result.token)
 
-    @app.cli.command("cancel-registration")
+    # A manage token may begin with "-" (URL-safe base64): an argument, not an option.
+    @app.cli.command("cancel-registration", context_settings={"ignore_unknown_options": True})
     @click.argument("token")
     @_sends_mail(app)
     def cancel_registration(token: str) -> None:
