@@ -405,8 +405,11 @@ def test_f_after_451s_each_confirmation_arrives_before_its_reminder(local, relay
         [confirmation] = relay.of("confirmation", person)
         [reminder] = relay.of("reminder", person)
         assert confirmation.at < reminder.at, after
-        assert confirmation.at - ends <= 10.0, after
-        assert reminder.at - ends <= 10.0, after
+        # The next try after the last 451 comes at most a tenth of the time
+        # left later (12 s, with 2 minutes to go: webinars.mail.retries),
+        # then one mail poll (2 s); the reminder follows within a second or two.
+        assert confirmation.at - ends <= 14.0, after
+        assert reminder.at - ends <= 17.0, after
     assert relay.duplicates() == {}
 
 

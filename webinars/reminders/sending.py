@@ -53,8 +53,9 @@ PENDING = ReminderStatus.PENDING
 #: Reminders per claim and sender thread: small, so that a slow mail server
 #: holds few while the other threads and processes go on with the rest.
 BATCH = 50
-#: How long a reminder waits behind its registrant's earlier mail.
-BEHIND = timedelta(seconds=3)
+#: How long after its registrant's earlier mail is next tried a reminder looks
+#: again: short, since looking too soon only holds it once more.
+BEHIND = timedelta(seconds=1)
 
 
 @dataclass
