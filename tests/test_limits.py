@@ -150,3 +150,24 @@ def test_every_worker_shares_one_count_through_redis(database_url, tmp_path, fro
     for worker in workers:
         with worker.app_context():
             db.engine.dispose()
+
+
+def test_registration_goes_on_when_the_limits_storage_is_down(database_url, tmp_path,
+                                                               frozen_clock):
+    # A Redis outage must not turn every registration into a 500: the limits
+    # count in memory meanwhile (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
+    from conftest import free_port
+
+    app = make_app(database_url, tmp_path / "instance", **LIMITS,
+                   RATELIMIT_STORAGE_URL=f"redis://127.0.0.1:{free_port()}")
+    with app.app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        token = accounts.create_token(organizer)
+        client = app.test_client()
+        client.post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                    headers={"Authorization": f"Bearer {token}"})
+        codes = [client.post("/api/v1/events/tctp/registrations", json=person(n)).status_code
+                 for n in range(12)]
+        assert codes.count(201) == 10 and codes.count(429) == 2
+        db.session.remove()
+        db.engine.dispose()

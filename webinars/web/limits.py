@@ -14,7 +14,10 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# With its storage down (Redis restarting), the limiter counts in memory
+# rather than failing every registration and sign-in with a 500.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True,
+                  in_memory_fallback_enabled=True)
 
 
 def _setting(name: str):
