@@ -4,10 +4,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_app
 from test_api_events import MEKONG
 
-from webinars import accounts
 from webinars.core.db import db
 from webinars.models import Registration
 
@@ -15,16 +13,11 @@ PERSON = {"name": "Chan Sokha", "email": "sokha@example.org", "timezone": "Asia/
 
 
 @pytest.fixture
-def app(database_url, tmp_path, frozen_clock):
-    application = make_app(database_url, tmp_path / "instance", REGISTRATION_FORM_MIN_SECONDS=3)
-    with application.app_context():
-        organizer = accounts.create_organizer("o@example.org", "a long password 1")
-        token = accounts.create_token(organizer)
-        application.test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                                       headers={"Authorization": f"Bearer {token}"})
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+def tctp(app, client, auth):
+    """An open event, and the form's minimum time as in production (tests set 0)."""
+    app.config["REGISTRATION_FORM_MIN_SECONDS"] = 3
+    assert client.post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                       headers=auth).status_code == 201
 
 
 def the_form(client) -> dict:
@@ -39,7 +32,7 @@ def registrations() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Registration))
 
 
-def test_a_person_who_takes_a_few_seconds_gets_in(app, client, frozen_clock):
+def test_a_person_who_takes_a_few_seconds_gets_in(tctp, client, frozen_clock):
     fields = the_form(client)
     frozen_clock.advance(seconds=20)
     assert client.post("/events/tctp/register", data={**fields, **PERSON}).status_code == 303
@@ -47,7 +40,7 @@ def test_a_person_who_takes_a_few_seconds_gets_in(app, client, frozen_clock):
 
 
 @pytest.mark.parametrize("trick", ["instant", "trap", "no time", "forged time"])
-def test_a_script_is_refused_and_takes_no_seat(app, client, frozen_clock, trick):
+def test_a_script_is_refused_and_takes_no_seat(tctp, client, frozen_clock, trick):
     fields = the_form(client)
     frozen_clock.advance(seconds=0.5 if trick == "instant" else 20)
     data = {**fields, **PERSON}
@@ -63,7 +56,7 @@ def test_a_script_is_refused_and_takes_no_seat(app, client, frozen_clock, trick)
     assert registrations() == 0
 
 
-def test_the_trap_is_out_of_sight_of_people_and_their_screen_readers(client, app):
+def test_the_trap_is_out_of_sight_of_people_and_their_screen_readers(client, tctp):
     html = client.get("/events/tctp").get_data(as_text=True)
     trap = re.search(r'<div class="trap" aria-hidden="true">.*?</div>', html, re.S)
     assert trap and 'tabindex="-1"' in trap[0] and 'autocomplete="off"' in trap[0]
