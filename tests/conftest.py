@@ -252,6 +252,31 @@ def live_server(app):
     thread.join(timeout=10)
 
 
+def at_once(app, work, count: int = 2, timeout: float = 120.0) -> list:
+    """Run ``work()`` in ``count`` threads at once, each in its own app context.
+
+    Returns what each returned; an exception in any thread is raised here.
+    """
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                results.append(work())
+                db.session.remove()
+        except Exception as exc:  # raised in the test's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
+    return results
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
     """Poll ``predicate`` until it returns something truthy, or fail at the deadline."""
     deadline = time.monotonic() + timeout

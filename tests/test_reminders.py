@@ -1,10 +1,10 @@
 """Reminders with an injectable clock: planned, moved, dropped, sent once."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from conftest import at_once
 from test_api_events import MEKONG, TCTP
 
 from webinars.core.db import db
@@ -217,22 +217,7 @@ def test_two_senders_at_once_send_each_reminder_once(mail_app, client, auth, smt
     smtp.messages.clear()
     frozen_clock.set(START - timedelta(days=1))
     db.session.remove()
-    reports, errors = [], []
-
-    def sender():
-        try:
-            with mail_app.app_context():
-                reports.append(reminders.send_due(limit=5))
-                db.session.remove()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    reports = at_once(mail_app, lambda: reminders.send_due(limit=5))
     assert sum(r.sent for r in reports) == 40
     ids = [m["Message-ID"] for m in smtp.messages]
     assert len(ids) == 40 and len(set(ids)) == 40
