@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import organizer_helpers
 import pytest
 import sqlalchemy as sa
 from organizer_helpers import csrf_token
@@ -11,6 +12,8 @@ from webinars import accounts
 from webinars.core.db import db
 from webinars.core.errors import ValidationError
 from webinars.models import AuditEntry, Event, Registration
+
+signed_in = organizer_helpers.signed_in
 
 PERSON = {"name": "Chan Sokha", "email": "sokha@example.org", "timezone": "Asia/Phnom_Penh"}
 
@@ -141,3 +144,14 @@ def test_an_organizers_cancels_through_the_api_are_audited(client, auth, mekong)
     assert [(e.old, e.new) for e in entries][-2:] == [
         ("confirmed", "cancelled"), ("published", "cancelled")]
     assert len([e for e in entries if e.new == "cancelled"]) == 2
+
+
+def test_an_id_beyond_any_row_is_a_404_not_a_500(client, auth, signed_in, mekong):
+    from organizer_helpers import post
+
+    for action in ("retry", "give-up"):
+        answer = post(signed_in, f"/organizer/events/mekong/mail/99999999999/{action}",
+                      form_url="/organizer/events/mekong")
+        assert answer.status_code == 404
+    page = signed_in.get("/organizer/events/mekong/registrations/99999999999/cancel")
+    assert page.status_code in (404, 405)

@@ -8,6 +8,7 @@ No rule and no SQL lives here: queries are asked of the domain packages.
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .api import bp as api_bp
 from .errorpages import register_error_pages
@@ -20,8 +21,21 @@ from .public import bp as public_bp
 from .templating import register_templating
 
 
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: a row id, so at most the largest a database keeps.
+
+    A larger number is no row: 404, not a 500 from PostgreSQL's "integer
+    out of range" on the look-up.
+    """
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_web(app: Flask) -> None:
     """Blueprints, CSRF, the organizer sign-in, headers, templates' filters and error pages."""
+    app.url_map.converters["int"] = RowId  # before any route is registered
     wire_headers(app)
     wire_limits(app)
     csrf.init_app(app)
