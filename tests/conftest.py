@@ -70,6 +70,8 @@ def make_app(database_url: str, instance_path, **extra):
         "RATELIMIT_ENABLED": False,
         # Tests fill forms in no time; tests/test_bots.py sets a real minimum.
         "REGISTRATION_FORM_MIN_SECONDS": 0,
+        # Seats are decided at once; tests/test_verification.py confirms addresses.
+        "VERIFY_EMAIL": "never",
     }
     config.update(extra)
     return create_app(config, instance_path=str(instance_path))

@@ -61,6 +61,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if app.config.get("HEALTH_SCHEDULER_MAX_AGE") is not None:  # a bad value stops the start
         app.config["HEALTH_SCHEDULER_MAX_AGE"] = float(app.config["HEALTH_SCHEDULER_MAX_AGE"])
     app.config["METRICS_ALLOW"] = config_module.allow_list(app.config["METRICS_ALLOW"])
+    if app.config["VERIFY_EMAIL"] not in config_module.VERIFY_RULES:  # a bad value stops the start
+        rules = ", ".join(config_module.VERIFY_RULES)
+        raise ValueError(f"WEBINARS_VERIFY_EMAIL must be one of {rules}.")
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

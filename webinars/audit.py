@@ -20,14 +20,23 @@ from .models import AuditEntry, Event, EventSession, Organizer, SessionStatus
 AT_FIRST_SESSION = "when the first session starts"
 
 
-def record(event: Event, field: str, old: str, new: str, actor: Organizer | None, *,
+#: The actor of what an operator does on the server's command line.
+COMMAND_LINE = "command line"
+
+
+def record(event: Event, field: str, old: str, new: str, actor: Organizer | str | None, *,
            at: datetime | None = None) -> None:
-    """Add one entry to the current transaction (the caller's write transaction)."""
+    """Add one entry to the current transaction (the caller's write transaction).
+
+    ``actor``: the organizer, or a label for an operator without an account
+    (:data:`COMMAND_LINE`), or None for the system itself.
+    """
+    organizer = actor if isinstance(actor, Organizer) else None
     db.session.add(AuditEntry(
         event=event,
         at=at or clock.now(),
-        organizer_id=actor.id if actor is not None else None,
-        actor=actor.email if actor is not None else "",
+        organizer_id=organizer.id if organizer is not None else None,
+        actor=organizer.email if organizer is not None else (actor or ""),
         field=field[:100],
         old=old,
         new=new,
@@ -61,6 +70,8 @@ def describe(event: Event) -> dict[str, str]:
                                    f"{timezones.abbreviation(closes, zone)})"
                                    if closes else AT_FIRST_SESSION),
         "join_url": event.join_url or "",
+        "verify_email": {None: "when seats are limited", True: "yes", False: "no"}[
+            event.verify_email],
         "reminder_offsets_minutes": ", ".join(
             str(m) for m in event.reminder_offsets_minutes or []) or "none",
     }

@@ -9,7 +9,7 @@ import sys
 import click
 from flask import Flask
 
-from . import accounts
+from . import accounts, audit
 from .core import timezones
 from .core.errors import DomainError
 from .events import demo
@@ -97,10 +97,10 @@ def register_cli(app: Flask) -> None:
         try:
             result = seats.register(slug, {
                 "name": name, "email": email, "organization": organization,
-                "country": country, "timezone": zone})
+                "country": country, "timezone": zone}, actor=audit.COMMAND_LINE)
         except DomainError as exc:
             _fail(exc)
-        if isinstance(result, seats.AlreadyRegistered):
+        if isinstance(result, seats.CheckInbox):
             click.echo("Registered already; the link to the registration was mailed to "
                        f"{email}.")
             return
@@ -115,7 +115,7 @@ def register_cli(app: Flask) -> None:
     def cancel_registration(token: str) -> None:
         """Cancel a registration by its manage token; the first person waiting moves up."""
         try:
-            seats.cancel(token)
+            seats.cancel(token, actor=audit.COMMAND_LINE)
         except DomainError as exc:
             _fail(exc)
         click.echo("Cancelled.")

@@ -95,6 +95,10 @@ class Event(db.Model):
     # None means "when the first session starts" (see registration_deadline()).
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     join_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Whether a registrant must confirm their address before a seat is
+    # decided; None follows the installation's rule (VERIFY_EMAIL, by default
+    # on when seats are limited). webinars.registrations.queries.verifies_email.
+    verify_email: Mapped[bool | None] = mapped_column(sa.Boolean)
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
         sa.JSON, default=lambda: [1440, 60]
     )
@@ -235,6 +239,37 @@ class Registration(db.Model):
     # decision, is the promise that they will be: set until that work is done.
     notice_due: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                              server_default=sa.false())
+
+    event: Mapped[Event] = relationship()
+
+
+class RegistrationRequest(db.Model):
+    """A registration waiting for its address to be confirmed: it holds no seat.
+
+    Made when an event verifies addresses (Event.verify_email); the mailed
+    link's token confirms it, and only then is the seat decided (as a new
+    registration, under the seat lock, in order of confirmation). Unconfirmed
+    requests expire after a day and are deleted by the scheduler's sweep.
+    Several may exist for one address: whoever typed it may not own it, and
+    none of them tells the others anything.
+    """
+
+    __tablename__ = "registration_requests"
+    __table_args__ = (
+        sa.Index("ix_registration_requests_event_email", "event_id", "email_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    email_key: Mapped[str] = mapped_column(sa.String(254))
+    organization: Mapped[str] = mapped_column(sa.String(200), default="")
+    country: Mapped[str] = mapped_column(sa.String(8), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     event: Mapped[Event] = relationship()
 

@@ -55,6 +55,10 @@ DEFAULTS = {
     # A registration form sent sooner than this after it was shown was sent
     # by a script (webinars.registrations.bots); people need far longer.
     "REGISTRATION_FORM_MIN_SECONDS": 3,
+    # Which events make a registrant confirm their address by mail before a
+    # seat is decided, when the event does not say (its verify_email):
+    # "limited" (events with a capacity), "always" or "never".
+    "VERIFY_EMAIL": "limited",
     # Proxies in front of the app whose X-Forwarded-For (and -Proto, -Host)
     # are believed (ProxyFix); 0: the socket's address is the client's.
     "TRUSTED_PROXIES": 0,
@@ -70,6 +74,10 @@ DEFAULTS = {
         "idle_in_transaction_session_timeout": "60s",
     },
 }
+
+
+#: The values of VERIFY_EMAIL (webinars.registrations.queries.verifies_email).
+VERIFY_RULES = ("limited", "always", "never")
 
 
 def database_uri(url: str | None, instance_path: str) -> str:

@@ -22,6 +22,11 @@ def manage_url(token: str) -> str:
     return f"{base_url()}/registrations/{token}"
 
 
+def confirm_url(token: str) -> str:
+    """The mailed link that confirms a registration request (see verification)."""
+    return f"{base_url()}/registrations/confirm/{token}"
+
+
 def registrant_calendar_url(token: str) -> str:
     """A registrant's own ``.ics``."""
     return f"{base_url()}/registrations/{token}.ics"

@@ -41,6 +41,7 @@ MAX_OFFSET_MINUTES = 60 * 24 * 60
 EDITABLE = {
     "title", "slug", "description", "timezone", "capacity", "status",
     "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
+    "verify_email",
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
@@ -86,6 +87,7 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
         status=_status(data.get("status", EventStatus.PUBLISHED), creating=True),
         join_url=validation.url(data.get("join_url"), "join_url"),
         reminder_offsets_minutes=_offsets(data.get("reminder_offsets_minutes", [1440, 60])),
+        verify_email=_verify_email(data.get("verify_email")),
     )
     event.registration_closes_at = _closes_at(data.get("registration_closes_at"), zone_name,
                                               warnings)
@@ -180,6 +182,8 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         new["status"] = _status(data["status"], creating=False)
     if "join_url" in data:
         new["join_url"] = validation.url(data["join_url"], "join_url")
+    if "verify_email" in data:
+        new["verify_email"] = _verify_email(data["verify_email"])
     if "reminder_offsets_minutes" in data:
         new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
     if "slug" in data and data["slug"] != event.slug:
@@ -311,6 +315,14 @@ def _status(value: object, *, creating: bool) -> str:
             "POST /api/v1/events/<slug>/cancel)"
         raise ValidationError(f"status must be {choices}.", "status")
     return EventStatus(value)
+
+
+def _verify_email(value: object) -> bool | None:
+    # None leaves it to the installation's rule (by default: on when seats are limited).
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValidationError("verify_email must be true, false or null (the installation's rule).",
+                          "verify_email")
 
 
 def _offsets(value: object) -> list[int]:

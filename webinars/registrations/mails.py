@@ -15,7 +15,13 @@ from ..calendars.times import session_times
 from ..core import clock, links
 from ..mail.compose import Invitation, compose
 from ..mail.outbox import queue
-from ..models import Event, EventSession, Registration, RegistrationStatus
+from ..models import (
+    Event,
+    EventSession,
+    Registration,
+    RegistrationRequest,
+    RegistrationStatus,
+)
 from .queries import waitlist_position
 
 
@@ -33,6 +39,27 @@ def registered(registration: Registration, position: int | None = None) -> None:
 def manage_link(registration: Registration) -> None:
     """The address was registered again: its owner gets the link to the registration."""
     _send(registration, "manage-link", f"Your registration: {registration.event.title}")
+
+
+def address_check(request: RegistrationRequest, *, hours: int) -> None:
+    """The link that confirms a registration request (an event that verifies addresses).
+
+    Addressed to the address alone, without the name typed with it: the
+    mail goes out before anyone knows who owns the address, and must not
+    carry a stranger's words to it. ``hours`` is how long the link works.
+    """
+    event = request.event
+    zone = request.timezone or "UTC"
+    values = {"event": event, "zone": zone,
+              "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
+              "confirm_url": links.confirm_url(request.token),
+              "event_url": links.event_url(event.slug), "hours": hours}
+    message = compose(kind="verify", to_name="", to_email=request.email,
+                      subject=f"Confirm your registration: {event.title}",
+                      text=render_template("emails/verify.txt", **values),
+                      html=render_template("emails/verify.html", **values))
+    upcoming = event.next_session(clock.now())
+    queue(message, "verify", about_at=upcoming.start_utc if upcoming else None)
 
 
 def promoted(registration: Registration) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..core import clock, countries
 from ..core.db import db
@@ -111,6 +112,35 @@ def open_clause(now):
     return sa.and_(Event.status == EventStatus.PUBLISHED,
                    sa.or_(deadline.is_(None), deadline > now),
                    sa.or_(Event.ends_at.is_(None), Event.ends_at > now))
+
+
+def verifies_email(event: Event) -> bool:
+    """A registrant must confirm their address before a seat is decided.
+
+    The event's own ``verify_email`` when the organizer set it, else the
+    installation's rule: by default on when seats are limited (where a
+    script could take them all with made-up addresses), off for unlimited
+    webinars. :func:`verifies_clause` is the same rule in SQL.
+    """
+    if event.verify_email is not None:
+        return event.verify_email
+    return _by_rule(verify_rule(), event.capacity is not None)
+
+
+def verifies_clause(rule: str):
+    """:func:`verifies_email` in SQL, under the installation's rule ``rule``."""
+    default = {"limited": Event.capacity.is_not(None), "always": sa.true(),
+               "never": sa.false()}[rule]
+    return sa.case((Event.verify_email.is_not(None), Event.verify_email), else_=default)
+
+
+def verify_rule() -> str:
+    """The installation's VERIFY_EMAIL rule (checked when the app starts)."""
+    return current_app.config["VERIFY_EMAIL"]
+
+
+def _by_rule(rule: str, limited: bool) -> bool:
+    return rule == "always" or (rule == "limited" and limited)
 
 
 def by_token(token: str) -> Registration:

@@ -28,7 +28,7 @@ from ..core.transactions import after_commit, write_transaction
 from ..mail import pump
 from ..models import Event, EventStatus, Organizer, OutboxMessage, Registration
 from ..reminders import planning
-from . import mails
+from . import mails, verification
 from .queries import (
     CANCELLED,
     CONFIRMED,
@@ -42,6 +42,9 @@ from .queries import (
     open_clause,
     open_now,
     seats,
+    verifies_clause,
+    verifies_email,
+    verify_rule,
     waitlist_position,
 )
 
@@ -76,14 +79,22 @@ MANAGE_LINK_EVERY = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
-class AlreadyRegistered:
-    """The answer to a repeat: nothing about the registration, whose link goes to its inbox.
+class CheckInbox:
+    """The answer that tells nothing: what happens next is in the address's inbox.
 
-    Whoever registers an address again may not be its owner: the token, the
-    name and the rest are mailed to the address, never answered.
+    Given when the event verifies addresses (the inbox gets the link that
+    confirms the request) and to every repeat (the inbox gets the link to
+    the existing registration): whoever typed the address may not own it,
+    so the token, the name and the rest are mailed, never answered, and a
+    new address and a registered one get the same words.
     """
 
     event_slug: str
+
+    #: The words of this answer at every door, the same whatever the inbox gets.
+    MESSAGE = ("Check your inbox: we have sent a message to this address. Open its link to "
+               "confirm your registration (or to see it, if the address was registered "
+               "already).")
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,9 @@ class Registered:
 
     Carries the registration's public fields (the same names as
     :class:`~webinars.models.Registration`'s) and its place on the waiting
-    list. Only ever for a new registration or a cancelled one reopened: a
-    repeat gets :class:`AlreadyRegistered`.
+    list. Only ever for a new registration, a cancelled one reopened, or
+    one whose address was just confirmed: anything else gets
+    :class:`CheckInbox`.
     """
 
     id: int
@@ -109,10 +121,11 @@ class Registered:
     created_at: datetime
 
 
-def register(slug: str, data: object) -> Registered | AlreadyRegistered:
+def register(slug: str, data: object, *, actor: str | None = None) -> Registered | CheckInbox:
     """Confirm a seat or join the waiting list; the decision is one locked statement.
 
-    The common case, a new address for an open event, is three statements
+    The common case, a new address for an open event that does not verify
+    addresses, is three statements
     sent with their COMMIT in one round trip (:mod:`webinars.core.roundtrip`):
     take the event's seat lock by its slug; insert the row with its status
     decided by the count of confirmed rows in the same statement (``INSERT
@@ -120,17 +133,25 @@ def register(slug: str, data: object) -> Registered | AlreadyRegistered:
     list if that is where it went (the new length is the newcomer's place).
     No Python runs while the lock is held, and no ORM object is loaded.
     The mail and a confirmed seat's reminders follow from ``notice_due``
-    (:mod:`webinars.registrations.notices`). Anything else (the same address again, a
-    cancelled registration coming back, a closed or unknown event) is sorted
-    out by :func:`_register_again` under the same lock.
+    (:mod:`webinars.registrations.notices`). Anything else (an event that
+    verifies addresses, the same address again, a cancelled registration
+    coming back, a closed or unknown event) is sorted out by
+    :func:`_register_again` under the same lock.
+
+    ``actor`` names an operator who registers someone by hand (the command
+    line): they vouch for the address, so it is not verified, and the
+    audit trail says who added the person.
     """
     if not validation.is_slug(slug):  # see events.queries.get_event
         raise NotFound("No such event.")
     applicant = read_applicant(data)
+    if actor is not None:
+        return _register_again(slug, applicant, actor=actor)
     params = _decision_parameters(slug, applicant)
     with write_transaction(own_connection=True) as conn:
         _, decided, stepped = run_with_commit(conn, [
-            (locks.SEATS_BY_SLUG, {"slug": slug}), (_decision_statement(conn.dialect.name), params),
+            (locks.SEATS_BY_SLUG, {"slug": slug}),
+            (_decision_statement(conn.dialect.name, verify_rule()), params),
             (_STEP_NEWCOMER, params)])
         if decided:
             # The row's notice_due is the promise of mail: deliver it after the commit.
@@ -138,6 +159,33 @@ def register(slug: str, data: object) -> Registered | AlreadyRegistered:
     if not decided:
         return _register_again(slug, applicant)
     return _answer_new(decided[0], stepped, slug, applicant, params)
+
+
+def confirm_address(token: str) -> Registered:
+    """The mailed link was opened and confirmed: now decide the seat, as for a newcomer.
+
+    Whoever holds the link reads the address's mail, so the answer is the
+    registration itself, also when the address was registered meanwhile
+    (another request confirmed first, or the same link twice). The
+    address's other requests are settled in the same transaction.
+    NotFound for a link that is unknown, used or expired.
+    """
+    request = verification.pending(token)
+    slug, key = request.event.slug, request.email_key
+    applicant = Applicant(request.name, request.email, request.organization, request.country,
+                          request.timezone)
+    with write_transaction() as conn:
+        event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
+        existing = db.session.scalar(sa.select(Registration).where(
+            Registration.event_id == request.event_id, Registration.email_key == key))
+        verification.settle(request.event_id, key)
+        if existing is not None and existing.status != CANCELLED:
+            return _answer(existing, slug)
+        if event is None or not open_now(event.status, event.registration_closes_at,
+                                         event.starts_at, event.ends_at):
+            raise _closed(event.status if event is not None else EventStatus.CANCELLED)
+        answer = _decide(conn, slug, applicant, existing, event.capacity)
+    return answer
 
 
 def _decision_parameters(slug: str, applicant: Applicant) -> dict:
@@ -156,7 +204,8 @@ def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict)
         country=applicant.country, timezone=applicant.timezone, created_at=decided.created_at)
 
 
-def _register_again(slug: str, applicant: Applicant) -> Registered:
+def _register_again(slug: str, applicant: Applicant, *,
+                    actor: str | None = None) -> Registered | CheckInbox:
     """The uncommon cases, one statement at a time under the seat lock."""
     with write_transaction() as conn:
         event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
@@ -167,22 +216,34 @@ def _register_again(slug: str, applicant: Applicant) -> Registered:
             Registration.email_key == applicant.email.lower()))
         if existing is not None and existing.status != CANCELLED:
             _mail_manage_link(existing)
-            return AlreadyRegistered(slug)
+            return CheckInbox(slug)
         if not open_now(event.status, event.registration_closes_at, event.starts_at,
                         event.ends_at):
             raise _closed(event.status)
-        if existing is not None:
-            _reopen(existing, applicant, event.capacity)
-            answer = _answer(existing, slug)
-        else:  # the event opened, or the address was freed, since the first try
-            params = _decision_parameters(slug, applicant)
-            decided = conn.execute(_decision_statement(conn.dialect.name), params).one_or_none()
-            if decided is None:  # its deadline passed a moment ago
-                raise _closed(event.status)
-            stepped = conn.execute(_STEP_NEWCOMER, params).all()
-            after_commit(pump.wake)
-            answer = _answer_new(decided, stepped, slug, applicant, params)
+        if actor is None and verifies_email(db.session.get(Event, event.id)):
+            verification.request(event.id, applicant)
+            return CheckInbox(slug)
+        answer = _decide(conn, slug, applicant, existing, event.capacity)
+        if actor is not None:
+            audit.record(db.session.get(Event, event.id), status_field(answer), "",
+                         str(answer.status), actor)
     return answer
+
+
+def _decide(conn, slug: str, applicant: Applicant, existing: Registration | None,
+            capacity: int | None) -> Registered:
+    """Seat a newcomer (or a cancelled registration come back), under the caller's seat lock."""
+    if existing is not None:
+        _reopen(existing, applicant, capacity)
+        return _answer(existing, slug)
+    # The event opened, or the address was freed, since the first try.
+    params = _decision_parameters(slug, applicant)
+    decided = conn.execute(_decision_statement(conn.dialect.name, None), params).one_or_none()
+    if decided is None:  # its deadline passed a moment ago
+        raise _closed(EventStatus.PUBLISHED)
+    stepped = conn.execute(_STEP_NEWCOMER, params).all()
+    after_commit(pump.wake)
+    return _answer_new(decided, stepped, slug, applicant, params)
 
 
 def _mail_manage_link(registration: Registration) -> None:
@@ -209,12 +270,14 @@ _UNCHANGED_EVENT = {"updated_at": Event.updated_at}
 
 
 @functools.cache
-def _decision_statement(dialect: str):
+def _decision_statement(dialect: str, verify: str | None):
     """The seat rule: confirmed while fewer confirmed rows than seats, else waiting.
 
     Inserts nothing when the event is not open (the rule of
     :func:`~webinars.registrations.queries.open_now`, in SQL) or the address
-    is registered already. The statement runs after
+    is registered already, nor, under the installation's verification rule
+    ``verify`` (None: the address is known to be good), when the event
+    verifies addresses. The statement runs after
     the lock was granted (on PostgreSQL the next statement of the string),
     so under READ COMMITTED its snapshot sees every seat committed before.
     The new row's times are never before the last one waiting: ``now`` was
@@ -222,9 +285,10 @@ def _decision_statement(dialect: str):
     the lock let people in, which the kept length counts.
     """
     moment = sa.bindparam("now", type_=UTCDateTime())
-    event = (sa.select(Event.id, Event.capacity)
-             .where(Event.slug == sa.bindparam("slug"), open_clause(moment))
-             .subquery("event"))
+    conditions = [Event.slug == sa.bindparam("slug"), open_clause(moment)]
+    if verify is not None:
+        conditions.append(sa.not_(verifies_clause(verify)))
+    event = sa.select(Event.id, Event.capacity).where(*conditions).subquery("event")
     # Counted once, in a FROM subquery: status and confirmed_at both read it.
     seats = (sa.select(sa.func.count().label("taken"))
              .where(Registration.event_id == event.c.id, Registration.status == CONFIRMED)
@@ -297,11 +361,12 @@ def _reopen(registration: Registration, applicant: Applicant, capacity: int | No
         _step_waitlist(registration.event_id, +1)
 
 
-def cancel(token: str, *, actor: Organizer | None = None) -> Registration:
+def cancel(token: str, *, actor: Organizer | str | None = None) -> Registration:
     """Cancel a registration; a freed seat goes to the first person waiting.
 
-    ``actor`` is the organizer who cancelled it (recorded in the audit
-    trail); None when the registrant cancelled their own.
+    ``actor`` is the organizer (or the operator, by its
+    :func:`~webinars.audit.record` label) who cancelled it, recorded in the
+    audit trail; None when the registrant cancelled their own.
     """
     event_id = by_token(token).event_id
     with write_transaction(locks.seats(event_id)):

@@ -57,6 +57,10 @@ registration = [
                   key_func=_address, scope="registration-address", error_message=TOO_MANY),
 ]
 
+#: On confirming a mailed link: per client address, against guessing tokens.
+confirmation = limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_IP"), methods=["POST"],
+                             scope="confirmation-ip", error_message=TOO_MANY)
+
 #: On sign-in: tries per client address, and failures per account. Once an
 #: account's failures reach the limit even the right password waits.
 sign_in = [

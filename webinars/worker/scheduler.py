@@ -7,9 +7,10 @@ worker most often, gets its wake-up within a poll, not at the next sweep);
 an ``interval`` sweep that first, once per start, moves sessions whose
 zone's rules changed (a tzdata update arrives with a deploy, so a start is
 when it can have happened, and it must come before any reminder is judged
-due), then sends whatever is due (downtime, claims of a dead process) and
-forgets dead senders; a ``heartbeat`` job as often, on its own so that a
-long fan-out or a slow relay does not make the scheduler look dead to
+due), then sends whatever is due (downtime, claims of a dead process),
+forgets dead senders and registration requests nobody confirmed in time;
+a ``heartbeat`` job as often, on its own so that a long fan-out or a slow
+relay does not make the scheduler look dead to
 /healthz; and the short ``mail`` poll (every MAIL_POLL_SECONDS, default 2)
 that delivers what web workers queued.
 
@@ -45,6 +46,7 @@ from .. import claims
 from ..core.db import db
 from ..core.outages import is_outage
 from ..events.service import refresh_timezones
+from ..registrations import verification
 from ..reminders import queries as reminder_queries
 from ..reminders.sending import send_due
 from . import drain, heartbeat
@@ -117,13 +119,14 @@ class Runner:
             heartbeat.beat("scheduler", f"pid {os.getpid()}")
 
     def sweep(self) -> None:
-        """Refresh time zones once, send what is due, forget dead senders, set the wake-up."""
+        """Refresh time zones once, send what is due, forget dead senders and stale requests."""
         with self._job():
             if not self.refreshed:
                 refresh_timezones()
                 self.refreshed = True
             self._send_due()
             claims.forget_gone()
+            verification.forget_expired()
             self.wake(after_pass=True)
 
     def mail(self) -> None:

@@ -14,22 +14,33 @@ from .serialize import registration_dict
 @bp.post("/events/<slug>/registrations")
 @limits.limited(*limits.registration)
 def register(slug: str):
-    """Register: 201 with a new registration; 202 "check your inbox" for a repeat.
+    """Register: 201 with a new registration; 202 "check your inbox" otherwise.
 
-    A repeat answers nothing about the registration (the caller may not own
-    the address): its link is mailed to the address. The answer to a new one
+    202 when the event verifies addresses (the link that confirms the
+    request is mailed) and for a repeat, which answers nothing about the
+    registration (the caller may not own the address): its link is mailed
+    to the address. The answer to a new one
     comes from what the deciding statement returned: the hot path of a
     registration burst loads no ORM object (docs/performance.md).
     """
     result = seats.register(slug, json_body())
-    if isinstance(result, seats.AlreadyRegistered):
-        return jsonify({"status": "check_inbox", "message": CHECK_INBOX}), 202
+    if isinstance(result, seats.CheckInbox):
+        return jsonify({"status": "check_inbox", "message": seats.CheckInbox.MESSAGE}), 202
     return jsonify(registration_dict(result, event_slug=slug,
                                      position=result.waitlist_position)), 201
 
 
-CHECK_INBOX = ("This address is registered already: the link to the registration is on its "
-               "way to its inbox.")
+@bp.post("/confirmations/<token>")
+@limits.limited(limits.confirmation)
+def confirm(token: str):
+    """Confirm a registration request by the token its mail carried: 201 with the registration.
+
+    The seat is decided now, in the order people confirm. 404 for a token
+    that is unknown, used or expired.
+    """
+    result = seats.confirm_address(token)
+    return jsonify(registration_dict(result, event_slug=result.event_slug,
+                                     position=result.waitlist_position)), 201
 
 
 @bp.get("/registrations/<token>")

@@ -35,6 +35,7 @@ FIELD_LABELS = {
     "capacity": "Capacity",
     "status": "Status",
     "registration_closes_at": "Registration closes",
+    "verify_email": "Addresses confirmed",
     "join_url": "Join link",
     "reminder_offsets_minutes": "Reminders (minutes before)",
     "message": "Message sent",
@@ -300,6 +301,7 @@ def _form_data(event: Event) -> dict:
         "capacity": "" if event.capacity is None else str(event.capacity),
         "registration_closes_at": _wall_clock(closes, zone) if closes else "",
         "join_url": event.join_url or "",
+        "verify_email": _VERIFY_CHOICE[event.verify_email],
         "reminder_offsets_minutes": ", ".join(str(m) for m in
                                               event.reminder_offsets_minutes or []),
         "sessions": [{"id": str(s.id), "title": s.title, "start": _wall_clock(s.start_utc, zone),
@@ -314,7 +316,9 @@ def _wall_clock(instant, zone: str) -> str:
 
 
 SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
-                 "registration_closes_at", "join_url", "reminder_offsets_minutes")
+                 "registration_closes_at", "verify_email", "join_url",
+                 "reminder_offsets_minutes")
+_VERIFY_CHOICE = {None: "", True: "yes", False: "no"}
 
 
 def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[int]]:
@@ -374,6 +378,8 @@ def _convert(name: str, value: str):
         return _number(value)
     if name == "registration_closes_at":
         return value or None
+    if name == "verify_email":
+        return {"": None, "yes": True, "no": False}.get(value, value)
     if name == "reminder_offsets_minutes":
         return [_number(part) for part in re.split(r"[\s,;]+", value) if part]
     return value

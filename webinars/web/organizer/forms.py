@@ -82,6 +82,9 @@ class EventForm(FlaskForm):
     capacity = StringField("Capacity (seats)", render_kw={"type": "number", "min": 1,
                                                           "inputmode": "numeric"})
     registration_closes_at = StringField("Registration closes", render_kw=DATETIME_LOCAL)
+    verify_email = SelectField("Confirm addresses before a seat", choices=[
+        SelectChoice("", "When seats are limited (the default)"),
+        SelectChoice("yes", "Always"), SelectChoice("no", "Never")], validate_choice=False)
     join_url = URLField("Join link", render_kw={"maxlength": 500, "inputmode": "url"})
     reminder_offsets_minutes = StringField("Reminders (minutes before each session)",
                                            render_kw={"inputmode": "numeric"})

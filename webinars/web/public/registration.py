@@ -9,7 +9,7 @@ from ...core import clock
 from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
-from ...registrations import bots, queries, seats
+from ...registrations import bots, queries, seats, verification
 from .. import limits
 from ..templating import viewer_zone
 from . import bp
@@ -66,16 +66,51 @@ def register(slug: str):
         return render_event(event, form, 422, exc.message)
     except Conflict as exc:
         return render_event(event, form, 409, exc.message)
-    if isinstance(result, seats.AlreadyRegistered):
+    if isinstance(result, seats.CheckInbox):
         # Nothing about the registration: whoever typed the address may not own it.
-        flash("This address is registered already: the link to your registration is on its "
-              "way to your inbox.")
+        flash(seats.CheckInbox.MESSAGE)
         return redirect(url_for("public.event_page", slug=event.slug), 303)
+    return _landed(result)
+
+
+def _landed(result: seats.Registered):
     if result.status == RegistrationStatus.CONFIRMED:
         flash("You are registered. A confirmation is on its way to your inbox.")
     else:
         flash("The event is full: you are on the waiting list. We have emailed you.")
     return redirect(url_for("public.manage", token=result.token), 303)
+
+
+@bp.get("/registrations/confirm/<token>")
+def confirm_page(token: str):
+    """The mailed link: what was asked for, and the button that confirms it.
+
+    Opening the link changes nothing (mail scanners open links too); the
+    button's POST decides the seat.
+    """
+    return _confirm_page(token)
+
+
+def _confirm_page(token: str, problem: str | None = None, status: int = 200):
+    request = verification.pending(token)  # NotFound says the link expired
+    response = render_template("public/confirm.html", request=request, event=request.event,
+                               zone=request.timezone or viewer_zone() or "UTC",
+                               form=CancelForm(), problem=problem)
+    return _private(response, status)
+
+
+@bp.post("/registrations/confirm/<token>")
+@limits.limited(limits.confirmation)
+def confirm(token: str):
+    """Confirm the address: the seat is decided now, in the order people confirm.
+
+    CSRFProtect has checked the button's token before this runs.
+    """
+    try:
+        result = seats.confirm_address(token)
+    except Conflict as exc:  # registration closed since the request
+        return _confirm_page(token, exc.message, 409)
+    return _landed(result)
 
 
 @bp.get("/registrations/<token>")
@@ -101,9 +136,12 @@ def cancel(token: str):
     return redirect(url_for("public.manage", token=token), 303)
 
 
-def _private(body: str):
-    # The token is in the URL: keep it out of Referer headers, caches and search engines.
-    return body, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
-                       "X-Robots-Tag": "noindex"}
+# The token is in the URL: keep it out of Referer headers, caches and search engines.
+_PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex"}
+
+
+def _private(body: str, status: int = 200):
+    return body, status, _PRIVATE
 
 
