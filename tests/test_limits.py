@@ -1,13 +1,22 @@
 """Rate limits: one client cannot fill a workshop, mail a victim in a loop, or guess a
 password; the counts are shared by every worker through Redis (issue 15)."""
 
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import redis
 import sqlalchemy as sa
-from conftest import POSTGRES_URL, make_app
+from conftest import POSTGRES_URL, free_port, make_app, wait_until
 from organizer_helpers import PASSWORD, csrf_token
 from test_api_events import MEKONG
 
 from webinars import accounts
+from webinars.core import clock
 from webinars.core.db import db
 from webinars.models import OutboxMessage, Registration
 from webinars.web.limits import limiter
@@ -156,8 +165,6 @@ def test_registration_goes_on_when_the_limits_storage_is_down(database_url, tmp_
                                                                frozen_clock):
     # A Redis outage must not turn every registration into a 500: the limits
     # count in memory meanwhile (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
-    from conftest import free_port
-
     app = make_app(database_url, tmp_path / "instance", **LIMITS,
                    RATELIMIT_STORAGE_URL=f"redis://127.0.0.1:{free_port()}")
     with app.app_context():
@@ -171,3 +178,87 @@ def test_registration_goes_on_when_the_limits_storage_is_down(database_url, tmp_
         assert codes.count(201) == 10 and codes.count(429) == 2
         db.session.remove()
         db.engine.dispose()
+
+
+def start_gunicorn(database_url: str, port: int, storage: str, folder) -> subprocess.Popen:
+    env = dict(os.environ, WEBINARS_DATABASE_URL=database_url, WEBINARS_SECRET_KEY="limits",
+               WEBINARS_BASE_URL="http://webinars.test", WEBINARS_SCHEDULER="off",
+               WEBINARS_VERIFY_EMAIL="never", WEBINARS_MAIL_DELIVERY="manual",
+               WEBINARS_RATELIMIT_STORAGE_URL=storage,
+               WEBINARS_RATELIMIT_REGISTRATION_PER_IP="10 per minute",
+               WEBINARS_RATELIMIT_REGISTRATION_PER_ADDRESS="3 per hour")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    # The access log names the worker (its pid) that answered each request.
+    return subprocess.Popen([str(gunicorn), "-w", "3", "-b", f"127.0.0.1:{port}",
+                             "--access-logfile", str(folder / "access.log"),
+                             "--access-logformat", "%(p)s %(s)s", "webinars:create_app()"],
+                            env=env, cwd=folder, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def three_at_once(port: int, requests: list[bytes]) -> list[int]:
+    """Send requests three at a time, each held one byte short until all three are taken.
+
+    A sync worker reads its request to the end before it takes another
+    connection, so while one waits for the last byte the next connection
+    goes to another worker: each of three workers serves one of every three.
+    """
+    codes = []
+    for first in range(0, len(requests), 3):
+        held = []
+        for raw in requests[first:first + 3]:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(raw[:-1])
+            held.append((sock, raw[-1:]))
+        for sock, last in held:
+            sock.sendall(last)
+            with sock, sock.makefile("rb") as answer:
+                codes.append(int(answer.readline().split()[1]))
+    return codes
+
+
+def registration_request(n: int) -> bytes:
+    body = json.dumps(person(n)).encode()
+    return (b"POST /api/v1/events/tctp/registrations HTTP/1.1\r\nHost: webinars.test\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: webinars.test\r\nConnection: close\r\n\r\n"
+
+
+def workers_that_answered(log: Path, statuses=("200", "201", "429")) -> set[str]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return {line.split()[0] for line in lines if line.split()[1] in statuses}
+
+
+def all_three_workers_up(port: int, log: Path) -> bool:
+    try:
+        three_at_once(port, [HEALTH] * 3)
+    except OSError:
+        return False
+    return len(workers_that_answered(log, ("200",))) == 3
+
+
+@pytest.mark.slow
+def test_three_gunicorn_workers_keep_one_count_in_redis(postgres_url, tmp_path):
+    clock.set_source(None)  # real processes, real time
+    app = make_app(postgres_url, tmp_path / "instance")
+    with app.app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        auth = {"Authorization": f"Bearer {accounts.create_token(organizer)}"}
+        app.test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp", capacity=30),
+                               headers=auth)
+        db.engine.dispose()
+    redis.Redis(host="127.0.0.1", port=6379, db=8).flushdb()
+    port, log = free_port(), tmp_path / "access.log"
+    server = start_gunicorn(postgres_url, port, "redis://127.0.0.1:6379/8", tmp_path)
+    try:
+        wait_until(lambda: all_three_workers_up(port, log), timeout=60, interval=0.2)
+        codes = three_at_once(port, [registration_request(n) for n in range(21)])
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    # The premise: each worker counted some of them.
+    assert len(workers_that_answered(log, ("201", "429"))) == 3
+    assert codes.count(201) == 10 and codes.count(429) == 11
