@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,25 @@ def test_wrong_passwords_lock_the_account_for_a_while(limited, frozen_clock):
     assert locked.status_code == 429, "even the right password waits"
     assert b"Too many tries" in locked.data
     assert sign_in(client, PASSWORD, "203.0.113.201").status_code == 429
+    # The organizer is told, once however long the guessing goes on.
+    db.session.rollback()
+    [mail] = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == "lockout")).all()
+    assert mail.recipient == "organizer@example.org"
+    text = message_from_bytes(mail.payload, policy=policy.default).get_body(
+        ("plain",)).get_content()
+    assert "203.0.113.200" in text and "paused until" in text
+
+
+def test_guessing_at_an_address_nobody_owns_mails_nobody(limited):
+    client = limited.test_client()
+    token = csrf_token(client, "/organizer/login")
+    answers = [client.post("/organizer/login", data={
+        "csrf_token": token, "email": "nobody@example.org", "password": "wrong password!"},
+        environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).status_code for n in range(7)]
+    assert answers == [200] * 5 + [429] * 2
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_one_address_cannot_guess_for_long(limited):

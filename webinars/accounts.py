@@ -5,16 +5,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import render_template
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .core import clock, timezones, validation
 from .core.db import db
 from .core.errors import Conflict, NotFound, Unauthorized, ValidationError
 from .core.transactions import write_transaction
-from .models import ApiToken, Organizer
+from .mail.compose import compose
+from .mail.outbox import queue
+from .models import ApiToken, Organizer, OutboxMessage
 
 MIN_PASSWORD_LENGTH = 10
 # "Last used" is shown to the minute; writing it more often would make every
@@ -180,3 +183,32 @@ def organizer_for_session(session_id: str) -> Organizer | None:
             not secrets.compare_digest(organizer.session_key, key):
         return None
     return organizer
+
+
+def warn_of_lockout(email: str, client: str, until: datetime, window: timedelta) -> bool:
+    """Tell an organizer that wrong passwords paused sign-in to their account.
+
+    Called at every refused try while the account's failure limit holds
+    (webinars.web.limits); mails once per ``window`` (the limit's), so a
+    guesser who keeps trying sends one message, not one per try. Nothing
+    for an address that is no organizer's. True when a message was queued.
+    """
+    organizer = find_organizer(email) if isinstance(email, str) else None
+    if organizer is None:
+        return False
+    now = clock.now()
+    with write_transaction():
+        recent = db.session.scalar(sa.select(OutboxMessage.id).where(
+            OutboxMessage.kind == "lockout", OutboxMessage.recipient == organizer.email,
+            OutboxMessage.created_at > now - window).limit(1))
+        if recent is not None:
+            return False
+        zone = organizer.timezone or "UTC"
+        values = {"organizer": organizer, "client": client,
+                  "until": f"{timezones.format_when(until, zone, with_year=True)} "
+                           f"({timezones.city(zone)}, {timezones.abbreviation(until, zone)})"}
+        queue(compose(kind="lockout", to_name=organizer.name, to_email=organizer.email,
+                      subject="Sign-in to your organizer account is paused",
+                      text=render_template("emails/lockout.txt", **values),
+                      html=render_template("emails/lockout.html", **values)), "lockout")
+    return True

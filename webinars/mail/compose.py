@@ -27,7 +27,7 @@ from flask import current_app
 from ..core import clock
 
 KINDS = {"confirmation", "waitlisted", "promotion", "update", "cancellation", "reminder",
-         "message", "manage-link", "verify"}
+         "message", "manage-link", "verify", "lockout"}
 
 
 @dataclass(frozen=True)

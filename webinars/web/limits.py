@@ -10,9 +10,13 @@ they saw (ProxyFix, in create_app): never a header anyone can send.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+
+from .. import accounts
 
 # With its storage down (Redis restarting), the limiter counts in memory
 # rather than failing every registration and sign-in with a 500.
@@ -61,14 +65,25 @@ registration = [
 confirmation = limiter.limit(_setting("RATELIMIT_REGISTRATION_PER_IP"), methods=["POST"],
                              scope="confirmation-ip", error_message=TOO_MANY)
 
+def _locked_out(breach: RequestLimit) -> None:
+    """The account's failures reached a limit: its owner is told, once per window."""
+    accounts.warn_of_lockout(_account(), request.remote_addr or "an unknown address",
+                             until=datetime.fromtimestamp(breach.reset_at, UTC),
+                             window=timedelta(seconds=breach.limit.get_expiry()))
+
+
 #: On sign-in: tries per client address, and failures per account. Once an
-#: account's failures reach the limit even the right password waits.
+#: account's failures reach the limit even the right password waits, and
+#: its owner gets a mail. Each limit of the setting holds on its own, so
+#: the delays grow: with "5 per 15 minutes; 20 per day", the fifth failure
+#: pauses sign-in for up to 15 minutes, the twentieth until the day's
+#: window ends.
 sign_in = [
     limiter.limit(_setting("RATELIMIT_SIGN_IN_PER_IP"), methods=["POST"], scope="sign-in-ip",
                   error_message=TOO_MANY),
     limiter.limit(_setting("RATELIMIT_SIGN_IN_FAILURES"), methods=["POST"], key_func=_account,
                   deduct_when=_failed_sign_in, scope="sign-in-account",
-                  error_message=TOO_MANY),
+                  error_message=TOO_MANY, on_breach=_locked_out),
 ]
 
 
