@@ -112,9 +112,15 @@ WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 
 
 def wrk(url: str, *, clients: int, seconds: int, register: bool = False,
-        threads: int = 2) -> dict:
-    """Drive ``url`` with wrk (GETs, or registration POSTs); returns what bench/wrk.lua prints."""
+        threads: int = 2, spread: bool = False) -> dict:
+    """Drive ``url`` with wrk (GETs, or registration POSTs); returns what bench/wrk.lua prints.
+
+    ``spread``: each registration from a client address of its own, through
+    X-Forwarded-For (the app must trust one proxy).
+    """
     script_args = ["register", uuid.uuid4().hex[:8]] if register else []
+    if register and spread:
+        script_args.append("spread")
     result = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s",
          "-s", str(WRK_SCRIPT), url, "--", *script_args],

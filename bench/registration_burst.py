@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/registration_burst.py [--clients 32] [--seconds 10]
         [--capacity 100] [--workers CORES] [--skip-sqlite]
+    .venv/bin/python bench/registration_burst.py --limits [--limit-rounds 3]
 
 PostgreSQL: the app under gunicorn (WEBINARS_SCHEDULER=off, mail composed
 and delivered to a local SMTP sink by one scheduler process; both at the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,9 +107,10 @@ def wait_for_mail(database_url: str, timeout: float = 120) -> float:
         engine.dispose()
 
 
-def gunicorn(app: str, port: int, workers: int, chdir: Path | None = None) -> list[str]:
+def gunicorn(app: str, port: int, workers: int, chdir: Path | None = None,
+             threads: int = 1) -> list[str]:
     args = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-            "--log-level", "warning", "--backlog", "2048"]
+            "--log-level", "warning", "--backlog", "2048", "--threads", str(threads)]
     if chdir:
         args += ["--chdir", str(chdir)]
     return args + [app]
@@ -161,8 +164,12 @@ def run_postgres(args) -> None:
                    "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
                    "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}",
                    # One load generator on one address: measured without the
-                   # limits (which a real burst from many addresses passes).
-                   "WEBINARS_RATELIMIT_ENABLED": "false"}
+                   # limits (which a real burst from many addresses passes;
+                   # --limits measures what they cost).
+                   "WEBINARS_RATELIMIT_ENABLED": "false",
+                   # The seat decision is measured: a burst of confirmed links
+                   # ends in the same one (seats.confirm_address).
+                   "WEBINARS_VERIFY_EMAIL": "never"}
         scheduler = ["nice", "-n", str(BACKGROUND), str(VENV_BIN / "flask"), "--app", "webinars",
                      "scheduler"]
         with running(scheduler, app_env) as scheduler_process, \
@@ -191,6 +198,56 @@ def run_postgres(args) -> None:
           f"all confirmation mails delivered {drained:.1f} s after the burst")
 
 
+LIMITS_REDIS = "redis://127.0.0.1:6379/9"
+
+
+def run_limits(args) -> None:
+    """The rate with the limits on (Redis, as in production) against off, in turns.
+
+    Every registration comes from an address of its own through one trusted
+    proxy, as a real burst from many places does, so none is refused: what
+    is measured is what counting costs. Runs alternate off, on, off, on...
+    so that the machine's drift falls on both alike; the medians are
+    compared.
+    """
+    import redis
+
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    refused = 0
+    with postgres_schema() as (url, _schema):
+        prepare(url, args.capacity)
+        for _ in range(args.limit_rounds):
+            for enabled in (False, True):
+                if args.limits_storage.startswith("redis"):
+                    redis.Redis.from_url(args.limits_storage).flushdb()
+                port = free_port()
+                env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
+                       "WEBINARS_MAIL_DELIVERY": "manual", "WEBINARS_SECRET_KEY": "bench",
+                       "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}",
+                       "WEBINARS_VERIFY_EMAIL": "never", "WEBINARS_TRUSTED_PROXIES": "1",
+                       "WEBINARS_RATELIMIT_ENABLED": "true" if enabled else "false",
+                       "WEBINARS_RATELIMIT_STORAGE_URL": args.limits_storage}
+                with running(gunicorn("webinars:create_app()", port, args.workers,
+                                      threads=args.threads), env, port):
+                    warm_up(f"http://127.0.0.1:{port}")
+                    result = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
+                                 clients=args.clients, seconds=args.seconds, register=True,
+                                 spread=True)
+                rates[enabled].append(result["rps"])
+                refused += result["http_errors"]
+        seats = check(url, args.capacity)
+    off, on = statistics.median(rates[False]), statistics.median(rates[True])
+    print(f"\nRate limits, PostgreSQL, gunicorn -w {args.workers}, {args.clients} clients, "
+          f"{args.limit_rounds} x {args.seconds} s each way, one client address per "
+          f"registration")
+    print(f"  limits off (baseline) {', '.join(f'{r:.0f}' for r in rates[False])} req/s, "
+          f"median {off:.0f}")
+    print(f"  limits on (Redis)     {', '.join(f'{r:.0f}' for r in rates[True])} req/s, "
+          f"median {on:.0f}")
+    print(f"  on / off: {on / off:.3f} (a loss of {100 * (1 - on / off):.1f}%); "
+          f"refused {refused}; seats {'exactly C, in order' if seats['ok'] else 'WRONG'}")
+
+
 def run_sqlite(args) -> None:
     with smtp_sink(BACKGROUND) as smtp_url, tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.sqlite3"
@@ -199,7 +256,7 @@ def run_sqlite(args) -> None:
         env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
                "WEBINARS_SMTP_URL": smtp_url, "WEBINARS_SECRET_KEY": "bench",
                "WEBINARS_BASE_URL": f"http://127.0.0.1:{port}",
-               "WEBINARS_RATELIMIT_ENABLED": "false"}
+               "WEBINARS_RATELIMIT_ENABLED": "false", "WEBINARS_VERIFY_EMAIL": "never"}
         command = [str(VENV_BIN / "flask"), "--app", "webinars", "run", "--port", str(port),
                    "--with-threads", "--no-reload"]
         with running(command, env, port):
@@ -226,8 +283,18 @@ def main() -> None:
     # baseline always run with the same number.
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--limits", action="store_true",
+                        help="only the cost of the rate limits: on against off, in turns")
+    parser.add_argument("--limit-rounds", type=int, default=3)
+    parser.add_argument("--limits-storage", default=LIMITS_REDIS,
+                        help="where the --limits runs count (memory:// for each worker alone)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gunicorn threads per worker in the --limits runs")
     args = parser.parse_args()
     print("Registration burst on", machine())
+    if args.limits:
+        run_limits(args)
+        return
     run_postgres(args)
     if not args.skip_sqlite:
         run_sqlite(args)

@@ -42,10 +42,12 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # A 429's Retry-After (werkzeug's TooManyRequests) says when to come back.
+        headers = [(k, v) for k, v in exc.get_headers() if k == "Retry-After"]
         if _wants_json():
-            return jsonify({"error": exc.description or exc.name}), exc.code
+            return jsonify({"error": exc.description or exc.name}), exc.code, headers
         title, message = _TITLES.get(exc.code, (exc.name, exc.description))
-        return render_template("error.html", title=title, message=message), exc.code
+        return render_template("error.html", title=title, message=message), exc.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

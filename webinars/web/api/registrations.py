@@ -12,7 +12,7 @@ from .serialize import registration_dict
 
 
 @bp.post("/events/<slug>/registrations")
-@limits.limited(*limits.registration)
+@limits.registration
 def register(slug: str):
     """Register: 201 with a new registration; 202 "check your inbox" otherwise.
 

@@ -47,7 +47,7 @@ def event_page(slug: str):
 
 
 @bp.post("/events/<slug>/register")
-@limits.limited(*limits.registration)
+@limits.registration
 def register(slug: str):
     """Take the form; land on the manage page, or show the form again with messages."""
     event = get_event(slug)  # NotFound is the app's 404 page
