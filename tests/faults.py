@@ -234,6 +234,8 @@ class Processes:
             # Hundreds of registrations from this one client: the faults
             # are the subject here, not the limits (tests/test_limits.py).
             WEBINARS_RATELIMIT_ENABLED="false",
+            # Seats decided at once, as the in-process tests have them.
+            WEBINARS_VERIFY_EMAIL="never",
             PYTHONUNBUFFERED="1",
         )
         self.env.update(env)

@@ -34,6 +34,7 @@ def server(request, app, database_url):
     env = dict(os.environ, WEBINARS_DATABASE_URL=database_url, WEBINARS_SCHEDULER="off",
                WEBINARS_MAIL_DELIVERY="manual", WEBINARS_SECRET_KEY="burst",
                WEBINARS_RATELIMIT_ENABLED="false",  # one client, 240 registrations
+               WEBINARS_VERIFY_EMAIL="never",  # the seat decision under races is the subject
                WEBINARS_BASE_URL=f"http://127.0.0.1:{port}")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
