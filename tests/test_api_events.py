@@ -63,10 +63,10 @@ def test_workshop_across_us_dst_end_keeps_singapore_wall_clock(client, auth):
     assert {s["start_utc"][11:] for s in body["sessions"]} == {"01:00:00Z"}
     # ... so New York sees the start move from 21:00 EDT to 20:00 EST.
     page = client.get(f"/events/{body['slug']}?tz=America/New_York").get_data(as_text=True)
-    assert "Sun 31 Oct, 21:00–23:30 (New York, EDT)" in page
-    assert "Mon 1 Nov, 21:00–23:30 (New York, EDT)" in page
-    assert "Sun 7 Nov, 20:00–22:30 (New York, EST)" in page
-    assert "Mon 8 Nov, 20:00–22:30 (New York, EST)" in page
+    assert "Sun, 31 Oct, 21:00–23:30 (New York, EDT)" in page
+    assert "Mon, 1 Nov, 21:00–23:30 (New York, EDT)" in page
+    assert "Sun, 7 Nov, 20:00–22:30 (New York, EST)" in page
+    assert "Mon, 8 Nov, 20:00–22:30 (New York, EST)" in page
 
 
 def test_sessions_come_back_in_start_order(client, auth):

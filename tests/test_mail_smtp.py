@@ -31,8 +31,8 @@ def test_confirmation_reaches_the_smtp_server(mail_app, client, auth, smtp):
     assert message["From"].addresses[0].addr_spec == "programmes@webinars.test"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "Thu 15 Jul 2027, 09:00–10:30 (Phnom Penh, +07)" in text
-    assert "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)" in text
+    assert "Thu, 15 Jul 2027, 09:00–10:30 (Phnom Penh, +07)" in text
+    assert "Wed, 14 Jul 2027, 22:00–23:30 (New York, EDT)" in text
     assert f"http://webinars.test/registrations/{token}" in text
     assert "https://meet.example.org/mekong" in text
     assert "Dara &#34;ដារ៉ា&#34; &lt;Sok&gt;" in html  # escaped in HTML
@@ -165,7 +165,7 @@ def test_reschedule_and_cancel_reach_calendars_through_smtp(mail_app, client, au
     method, moved = _calendar_of(update)
     assert method == "REQUEST" and moved["UID"] == first["UID"]
     assert moved["SEQUENCE"] > first["SEQUENCE"]
-    assert "Thu 15 Jul 2027, 22:00–23:30 (New York, EDT)" in update.get_body(
+    assert "Thu, 15 Jul 2027, 22:00–23:30 (New York, EDT)" in update.get_body(
         ("plain",)).get_content()
 
     client.post("/api/v1/events/m/cancel", headers=auth)

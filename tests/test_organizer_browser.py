@@ -47,7 +47,7 @@ def test_sign_in_create_an_event_see_a_registration_and_export_it(browser, live_
     page.get_by_role("button", name="Create the event").click()
     page.wait_for_url(f"{live_server}/organizer/events/tonle-sap")
     assert "The event is created." in page.locator(".flash").inner_text()
-    assert "Wed 10 Mar 2027, 09:00–11:30 (Phnom Penh, +07)" in \
+    assert "Wed, 10 Mar 2027, 09:00–11:30 (Phnom Penh, +07)" in \
         page.locator(".when-event").first.inner_text()
     assert "Seats taken\n0 / 300" in page.locator(".stats").inner_text()
 

@@ -12,21 +12,21 @@ def viewer_times(html: str) -> list[str]:
 def test_event_page_shows_event_zone_and_viewer_zone(client, auth):
     slug = client.post("/api/v1/events", json=MEKONG, headers=auth).json["slug"]
     html = client.get(f"/events/{slug}?tz=Asia/Bangkok").get_data(as_text=True)
-    assert "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)" in html
-    assert viewer_times(html) == ["Thu 15 Jul, 09:00–10:30 (Bangkok, +07)"]
+    assert "Wed, 14 Jul 2027, 22:00–23:30 (New York, EDT)" in html
+    assert viewer_times(html) == ["Thu, 15 Jul, 09:00–10:30 (Bangkok, +07)"]
 
 
 def test_yangon_viewer_gets_half_hour_offset(client, auth):
     slug = client.post("/api/v1/events", json=MEKONG, headers=auth).json["slug"]
     html = client.get(f"/events/{slug}?tz=Asia/Yangon").get_data(as_text=True)
-    assert viewer_times(html) == ["Thu 15 Jul, 08:30–10:00 (Yangon, +06:30)"]
+    assert viewer_times(html) == ["Thu, 15 Jul, 08:30–10:00 (Yangon, +06:30)"]
 
 
 def test_without_tz_the_server_falls_back_to_utc_and_js_can_replace_it(client, auth):
     slug = client.post("/api/v1/events", json=MEKONG, headers=auth).json["slug"]
     for url in (f"/events/{slug}", f"/events/{slug}?tz=Nowhere/Atlantis"):
         html = client.get(url).get_data(as_text=True)
-        assert viewer_times(html) == ["Thu 15 Jul, 02:00–03:30 (UTC)"]
+        assert viewer_times(html) == ["Thu, 15 Jul, 02:00–03:30 (UTC)"]
         assert 'data-utc-start="2027-07-15T02:00:00Z"' in html
 
 
@@ -34,7 +34,7 @@ def test_index_lists_upcoming_events(client, auth):
     client.post("/api/v1/events", json=MEKONG, headers=auth)
     html = client.get("/?tz=Asia/Phnom_Penh").get_data(as_text=True)
     assert "Sustainable Mekong River Delta" in html
-    assert "Thu 15 Jul, 09:00–10:30 (Phnom Penh, +07)" in html
+    assert "Thu, 15 Jul, 09:00–10:30 (Phnom Penh, +07)" in html
 
 
 def test_user_text_is_escaped(client, auth):

@@ -223,8 +223,8 @@ def test_confirmation_and_waitlist_mails_in_the_outbox(app, client, small):
     for mail in mails:
         assert mail["Auto-Submitted"] == "auto-generated"
     confirmed_text = mails[0].get_body(("plain",)).get_content()
-    assert "Thu 15 Jul 2027, 09:00–10:30 (Bangkok, +07)" in confirmed_text
-    assert "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)" in confirmed_text
+    assert "Thu, 15 Jul 2027, 09:00–10:30 (Bangkok, +07)" in confirmed_text
+    assert "Wed, 14 Jul 2027, 22:00–23:30 (New York, EDT)" in confirmed_text
     assert "https://meet.example.org/mekong" in confirmed_text
     assert "http://webinars.test/registrations/" in confirmed_text
     waiting_text = mails[2].get_body(("plain",)).get_content()

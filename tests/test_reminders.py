@@ -67,8 +67,8 @@ def test_reminder_is_sent_once_when_due(mail_app, client, mekong, smtp, frozen_c
     assert message["Subject"] == f"Reminder: {MEKONG['title']} starts in 24 hours"
     assert message["Message-ID"].startswith("<reminder-")
     text = message.get_body(("plain",)).get_content()
-    assert "Thu 15 Jul 2027, 08:30–10:00 (Yangon, +06:30)" in text
-    assert "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)" in text
+    assert "Thu, 15 Jul 2027, 08:30–10:00 (Yangon, +06:30)" in text
+    assert "Wed, 14 Jul 2027, 22:00–23:30 (New York, EDT)" in text
     assert "https://meet.example.org/mekong" in text
     assert f"http://webinars.test/registrations/{token}" in text
     assert any(p.get_content_type() == "text/calendar" for p in message.walk())
@@ -91,7 +91,7 @@ def test_reschedule_moves_reminders(mail_app, client, auth, mekong, smtp, frozen
     assert reminders.send_due().sent == 0
     frozen_clock.set(new_start - timedelta(days=1))
     assert reminders.send_due().sent == 1
-    assert "Wed 21 Jul 2027, 22:00–23:30 (New York, EDT)" in \
+    assert "Wed, 21 Jul 2027, 22:00–23:30 (New York, EDT)" in \
         sent_reminders(smtp)[0].get_body(("plain",)).get_content()
 
 

@@ -71,31 +71,31 @@ def test_unreadable_times_are_validation_errors(bad):
 def test_mekong_delta_webinar_reads_right_in_washington_and_bangkok():
     start, end = utc(2027, 7, 15, 2, 0), utc(2027, 7, 15, 3, 30)
     assert timezones.format_range(start, end, "America/New_York", with_year=True) == \
-        "Wed 14 Jul 2027, 22:00–23:30 (New York, EDT)"
+        "Wed, 14 Jul 2027, 22:00–23:30 (New York, EDT)"
     # The next morning in Bangkok: the date differs, and the page must say so.
     assert timezones.format_range(start, end, "Asia/Bangkok") == \
-        "Thu 15 Jul, 09:00–10:30 (Bangkok, +07)"
+        "Thu, 15 Jul, 09:00–10:30 (Bangkok, +07)"
 
 
 def test_yangon_shows_its_half_hour_offset():
     start, end = utc(2027, 7, 15, 2, 0), utc(2027, 7, 15, 3, 30)
     assert timezones.format_range(start, end, "Asia/Yangon") == \
-        "Thu 15 Jul, 08:30–10:00 (Yangon, +06:30)"
+        "Thu, 15 Jul, 08:30–10:00 (Yangon, +06:30)"
 
 
 def test_session_across_midnight_names_both_days():
     start, end = utc(2027, 7, 15, 3, 0), utc(2027, 7, 15, 5, 0)
     assert timezones.format_range(start, end, "America/New_York") == \
-        "Wed 14 Jul, 23:00–Thu 15 Jul, 01:00 (New York, EDT)"
+        "Wed, 14 Jul, 23:00–Thu, 15 Jul, 01:00 (New York, EDT)"
 
 
 def test_session_spanning_the_dst_change_labels_each_end():
     start, end = utc(2027, 11, 7, 5, 0), utc(2027, 11, 7, 7, 0)  # 01:00 EDT -> 02:00 EST
     assert timezones.format_range(start, end, "America/New_York") == \
-        "Sun 7 Nov, 01:00–02:00 EST (New York, EDT)"
+        "Sun, 7 Nov, 01:00–02:00 EST (New York, EDT)"
 
 
 def test_cities_of_the_region():
     assert timezones.city("Asia/Phnom_Penh") == "Phnom Penh"
-    assert timezones.city("Asia/Ho_Chi_Minh") == "Ho Chi Minh"
+    assert timezones.city("Asia/Ho_Chi_Minh") == "Ho Chi Minh City"  # CLDR's name
     assert timezones.abbreviation(utc(2027, 1, 1), "Asia/Vientiane") == "+07"

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
+from flask_babel import gettext, ngettext
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .core import clock, timezones, validation
@@ -37,10 +38,13 @@ def create_organizer(email: str, password: str, name: str = "") -> Organizer:
     address = validation.email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", "password"
+            ngettext("The password needs at least %(num)s character.",
+                     "The password needs at least %(num)s characters.", MIN_PASSWORD_LENGTH),
+            "password",
         )
     if find_organizer(address):
-        raise Conflict(f"An organizer with the address {address} exists already.", "email")
+        raise Conflict(gettext("An organizer with the address %(address)s exists already.",
+                               address=address), "email")
     organizer = Organizer(email=address, name=name.strip()[:200],
                           password_hash=generate_password_hash(password))
     with write_transaction():
@@ -85,7 +89,7 @@ def organizer_for_token(token: str) -> Organizer:
     """The organizer a bearer token belongs to; Unauthorized when unknown or revoked."""
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
-        raise Unauthorized("The API token is missing, unknown or revoked.")
+        raise Unauthorized(gettext("The API token is missing, unknown or revoked."))
     now = clock.now()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         organizer_id = row.organizer_id
@@ -123,7 +127,7 @@ def revoke_token(organizer: Organizer, token_id: int) -> ApiToken:
     with write_transaction():
         row = db.session.get(ApiToken, token_id)
         if row is None or row.organizer_id != organizer_id:
-            raise NotFound("No such token.")
+            raise NotFound(gettext("No such token."))
         if row.revoked_at is None:
             row.revoked_at = clock.now()
     return row
@@ -144,7 +148,7 @@ def revoke_tokens(email: str) -> int:
     with write_transaction():
         organizer = find_organizer(email)
         if organizer is None:
-            raise NotFound(f"No organizer with the address {email}.")
+            raise NotFound(gettext("No organizer with the address %(address)s.", address=email))
         count = 0
         for row in organizer.tokens:
             if row.revoked_at is None:
@@ -208,7 +212,7 @@ def warn_of_lockout(email: str, client: str, until: datetime, window: timedelta)
                   "until": f"{timezones.format_when(until, zone, with_year=True)} "
                            f"({timezones.city(zone)}, {timezones.abbreviation(until, zone)})"}
         queue(compose(kind="lockout", to_name=organizer.name, to_email=organizer.email,
-                      subject="Sign-in to your organizer account is paused",
+                      subject=gettext("Sign-in to your organizer account is paused"),
                       text=render_template("emails/lockout.txt", **values),
                       html=render_template("emails/lockout.html", **values)), "lockout")
     return True

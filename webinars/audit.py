@@ -72,6 +72,7 @@ def describe(event: Event) -> dict[str, str]:
         "join_url": event.join_url or "",
         "verify_email": {None: "when seats are limited", True: "yes", False: "no"}[
             event.verify_email],
+        "language": event.language,
         "reminder_offsets_minutes": ", ".join(
             str(m) for m in event.reminder_offsets_minutes or []) or "none",
     }

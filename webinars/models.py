@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .core import clock
+from .core import clock, languages
 from .core.db import UTCDateTime, db
 
 
@@ -99,6 +99,10 @@ class Event(db.Model):
     # decided; None follows the installation's rule (VERIFY_EMAIL, by default
     # on when seats are limited). webinars.registrations.queries.verifies_email.
     verify_email: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: The language the title and description are written in, and pages default to.
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    #: {"km": {"title": ..., "description": ...}, ...}: the event in other languages.
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
         sa.JSON, default=lambda: [1440, 60]
     )
@@ -156,6 +160,22 @@ class Event(db.Model):
     def has_ended(self, now: datetime) -> bool:
         """Its last session is over."""
         return self.ends_at is not None and self.ends_at <= now
+
+    def words(self, language: str | None = None) -> tuple[str, str]:
+        """(title, description) in ``language`` (default: the reader's), else as written."""
+        given = (self.translations or {}).get(language or languages.current()) or {}
+        return (given.get("title") or self.title,
+                given.get("description") or self.description or "")
+
+    @property
+    def local_title(self) -> str:
+        """The title in the reader's language where the organizer gave one."""
+        return self.words()[0]
+
+    @property
+    def local_description(self) -> str:
+        """The description in the reader's language where the organizer gave one."""
+        return self.words()[1]
 
     def next_session(self, now: datetime) -> EventSession | None:
         """The first scheduled session not yet over, if any."""
@@ -227,6 +247,8 @@ class Registration(db.Model):
     organization: Mapped[str] = mapped_column(sa.String(200), default="")
     country: Mapped[str] = mapped_column(sa.String(8), default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: The language of everything mailed to them (webinars.core.languages).
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     status: Mapped[str] = mapped_column(sa.String(16))
     # Order on the waiting list (first come, first promoted).
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
@@ -268,6 +290,8 @@ class RegistrationRequest(db.Model):
     organization: Mapped[str] = mapped_column(sa.String(200), default="")
     country: Mapped[str] = mapped_column(sa.String(8), default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: The language of everything mailed to them (webinars.core.languages).
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

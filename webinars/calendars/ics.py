@@ -53,6 +53,7 @@ from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from icalendar import Calendar, Timezone, vDuration
 from icalendar import Event as VEvent
 
@@ -65,7 +66,7 @@ from ..models import (
 )
 
 PRODID = "-//Webinars//Webinars calendars 1.0//EN"
-FEED_NAME = "Webinars: upcoming events"
+FEED_NAME = lazy_gettext("Webinars: upcoming events")
 # How often subscribers should fetch the feed again (RFC 7986 REFRESH-INTERVAL,
 # and X-PUBLISHED-TTL, which Outlook and older Apple clients read instead).
 FEED_REFRESH = timedelta(hours=1)
@@ -104,9 +105,10 @@ def feed(events: Iterable[Event], *, stamp: datetime | None = None) -> bytes:
                        for s in _in_order(event.sessions))
     base = links.base_url()
     return _render("PUBLISH", vevents, header=[
-        ("NAME", FEED_NAME, {}),
-        ("X-WR-CALNAME", FEED_NAME, {}),
-        ("DESCRIPTION", f"Upcoming webinars and workshops published on {base}", {}),
+        ("NAME", str(FEED_NAME), {}),
+        ("X-WR-CALNAME", str(FEED_NAME), {}),
+        ("DESCRIPTION", gettext("Upcoming webinars and workshops published on %(site)s",
+                                site=base), {}),
         ("URL", f"{base}/", {}),
         ("SOURCE", links.feed_url(), {"VALUE": "URI"}),
         # RFC 7986 requires the VALUE parameter here; icalendar leaves it out.
@@ -140,8 +142,9 @@ def session_calendar(session: EventSession) -> bytes:
     """
     event = session.event
     description = "\n\n".join(p for p in (
-        event.description, f"Join: {event.join_url}" if event.join_url else "",
-        f"Event page: {links.event_url(event.slug)}") if p)
+        event.local_description,
+        gettext("Join: %(url)s", url=event.join_url) if event.join_url else "",
+        gettext("Event page: %(url)s", url=links.event_url(event.slug))) if p)
     vevent = _vevent(session, event, stamp=clock.now(), description=description,
                      location=event.join_url or "")
     return _render("PUBLISH", [vevent])
@@ -279,11 +282,12 @@ def _timestamp(instant: datetime, zone_name: str) -> datetime:
 def summary(session: EventSession, event: Event) -> str:
     """'Event — Session title', or 'Event (Part 2 of 4)' for untitled sessions of a series."""
     if session.title:
-        return f"{event.title} — {session.title}"
+        return f"{event.local_title} — {session.title}"
     scheduled = event.scheduled_sessions
     if len(scheduled) > 1 and session in scheduled:
-        return f"{event.title} (Part {scheduled.index(session) + 1} of {len(scheduled)})"
-    return event.title
+        return gettext("%(title)s (Part %(part)s of %(count)s)", title=event.local_title,
+                       part=scheduled.index(session) + 1, count=len(scheduled))
+    return event.local_title
 
 
 def _in_order(sessions: Iterable[EventSession]) -> list[EventSession]:
@@ -296,7 +300,8 @@ def _in_order(sessions: Iterable[EventSession]) -> list[EventSession]:
 
 
 def _public_description(event: Event) -> str:
-    parts = [event.description, f"Details and registration: {links.event_url(event.slug)}"]
+    parts = [event.local_description,
+             gettext("Details and registration: %(url)s", url=links.event_url(event.slug))]
     return "\n\n".join(p for p in parts if p)
 
 
@@ -304,23 +309,25 @@ def _registrant_description(registration: Registration) -> str:
     event = registration.event
     status = registration.status
     if status == RegistrationStatus.CONFIRMED:
-        state = f"Join: {event.join_url}" if event.join_url else \
-            "Your seat is confirmed; the organizer will send the link to join."
+        state = gettext("Join: %(url)s", url=event.join_url) if event.join_url else \
+            gettext("Your seat is confirmed; the organizer will send the link to join.")
     elif status == RegistrationStatus.WAITLISTED:
-        state = "You are on the waiting list: the link to join comes by mail if a seat opens."
+        state = gettext("You are on the waiting list: the link to join comes by mail if a "
+                        "seat opens.")
     else:
-        state = "Your registration is cancelled."
+        state = gettext("Your registration is cancelled.")
     parts = [
-        event.description,
+        event.local_description,
         state,
-        f"Manage your registration: {links.manage_url(registration.token)}",
-        f"Event page: {links.event_url(event.slug)}",
+        gettext("Manage your registration: %(url)s", url=links.manage_url(registration.token)),
+        gettext("Event page: %(url)s", url=links.event_url(event.slug)),
     ]
     return "\n\n".join(p for p in parts if p)
 
 
 def _cancel_description(event: Event) -> str:
-    return f"This session is off your calendar.\n\nEvent page: {links.event_url(event.slug)}"
+    return "\n\n".join((gettext("This session is off your calendar."),
+                        gettext("Event page: %(url)s", url=links.event_url(event.slug))))
 
 
 def _join_location(registration: Registration) -> str:

@@ -40,7 +40,7 @@ def outlook_link(session: EventSession, event: Event) -> str:
 
 
 def _link_details(event: Event) -> str:
-    text = event.description
+    text = event.local_description
     if len(text) > LINK_DETAILS_CHARS:
         text = text[:LINK_DETAILS_CHARS].rsplit(maxsplit=1)[0] + " …"
     details = f"Details and registration: {links.event_url(event.slug)}"

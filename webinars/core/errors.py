@@ -22,13 +22,16 @@ class DomainError(Exception):
         cls.status = status
 
     def __init__(self, message: str, field: str | None = None):
+        # A lazy_gettext constant becomes plain text in the language of the
+        # request that raised it: flash(), the session and JSON take only str.
+        message = str(message)
         super().__init__(message)
         self.message = message
         self.field = field
 
     def as_dict(self) -> dict:
         """The JSON body the API answers with."""
-        body = {"error": self.message}
+        body = {"error": str(self.message)}
         if self.field:
             body["field"] = self.field
         return body

@@ -22,10 +22,14 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_skeleton, get_timezone_location
+from flask_babel import gettext
 
+from . import languages
 from .errors import ValidationError
 
+# Spelled out in resolve()'s warning too, which is one message for translators.
 AMBIGUOUS_RULE = "first occurrence (RFC 5545)"
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 
@@ -67,10 +71,13 @@ def zone_name(value: object, field: str = "timezone") -> str:
     """The zone a person chose, as stored: :func:`canonical_zone`, or a ValidationError."""
     name = canonical_zone(value)
     if name is None:
-        shown = value if isinstance(value, str) and len(value) <= 64 else "this value"
-        raise ValidationError(
-            f"Unknown time zone {shown!r}: use an IANA name such as Asia/Bangkok.", field
-        )
+        if isinstance(value, str) and len(value) <= 64:
+            message = gettext("Unknown time zone %(zone)r: use an IANA name such as "
+                              "Asia/Bangkok.", zone=value)
+        else:
+            message = gettext("Unknown time zone 'this value': use an IANA name such as "
+                              "Asia/Bangkok.")
+        raise ValidationError(message, field)
     return name
 
 
@@ -88,7 +95,8 @@ def get_zone(name: str) -> ZoneInfo:
     """The zone of a stored name (validated on the way in by :func:`zone_name`)."""
     if name not in _loadable():
         # Keeps path-like names away from the file lookup zoneinfo does.
-        raise ValidationError(f"Unknown time zone {name[:64]!r}.", "timezone")
+        raise ValidationError(gettext("Unknown time zone %(zone)r.", zone=name[:64]),
+                              "timezone")
     return _zone(name)
 
 
@@ -114,42 +122,49 @@ def resolve(value: object, zone_name: str, field: str) -> Instant:
     zone = get_zone(zone_name)
     if not isinstance(value, str) or not _ISO.match(value.strip()):
         raise ValidationError(
-            "Expected a date and time such as 2027-07-14T22:00 (wall clock in the event's "
-            "time zone).",
+            gettext("Expected a date and time such as 2027-07-14T22:00 (wall clock in the "
+                    "event's time zone)."),
             field,
         )
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationError(f"{value.strip()} is not a real date and time.", field) from None
+        raise ValidationError(gettext("%(value)s is not a real date and time.",
+                                      value=value.strip()), field) from None
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         # Calendars (and their VTIMEZONEs) cannot be built for any year at all.
-        raise ValidationError(f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.", field)
+        raise ValidationError(gettext("Choose a date between %(first)s and %(last)s.",
+                                      first=FIRST_YEAR, last=LAST_YEAR), field)
     if parsed.tzinfo is not None:
         local = parsed.replace(tzinfo=None)
         for fold in (0, 1):
             candidate = local.replace(tzinfo=zone, fold=fold)
             if candidate.utcoffset() == parsed.utcoffset() and _exists(local, zone):
                 return Instant(local, candidate.astimezone(UTC))
+        wall = f"{local:%Y-%m-%d %H:%M}"
         raise ValidationError(
-            f"{value} is not a time {zone_name} has: at {local:%Y-%m-%d %H:%M} its offset "
-            f"is {_offset_text(local.replace(tzinfo=zone))}.",
+            gettext("%(value)s is not a time %(zone)s has: at %(time)s its offset is "
+                    "%(offset)s.", value=value, zone=zone_name, time=wall,
+                    offset=_offset_text(local.replace(tzinfo=zone))),
             field,
         )
+    wall = f"{parsed:%Y-%m-%d %H:%M}"
     if not _exists(parsed, zone):
         raise ValidationError(
-            f"{parsed:%Y-%m-%d %H:%M} does not exist in {zone_name}: the clocks skip that "
-            "hour. Choose a time before or after the change.",
+            gettext("%(time)s does not exist in %(zone)s: the clocks skip that hour. Choose a "
+                    "time before or after the change.", time=wall, zone=zone_name),
             field,
         )
     first = parsed.replace(tzinfo=zone, fold=0)
     second = parsed.replace(tzinfo=zone, fold=1)
     warning = None
     if first.utcoffset() != second.utcoffset():
-        warning = (
-            f"{field}: {parsed:%Y-%m-%d %H:%M} happens twice in {zone_name}; took the "
-            f"{AMBIGUOUS_RULE}, {_offset_text(first)}. Add an offset such as "
-            f"{parsed:%Y-%m-%dT%H:%M}{_offset_text(second)} to mean the second."
+        example = f"{parsed:%Y-%m-%dT%H:%M}{_offset_text(second)}"
+        warning = gettext(
+            "%(field)s: %(time)s happens twice in %(zone)s; took the first occurrence "
+            "(RFC 5545), %(offset)s. Add an offset such as %(example)s to mean the second.",
+            field=field, time=wall, zone=zone_name, offset=_offset_text(first),
+            example=example,
         )
     return Instant(parsed, first.astimezone(UTC), warning)
 
@@ -168,9 +183,11 @@ def rule_change(local: datetime, stored: datetime, zone_name: str) -> datetime |
     if _exists(local, zone) and stored in readings:
         return None
     if not _exists(local, zone):
+        wall = f"{local:%Y-%m-%d %H:%M}"
         raise ValidationError(
-            f"{local:%Y-%m-%d %H:%M} no longer exists in {zone_name}: its rules changed and "
-            "the clocks now skip that hour. Choose another time.", "sessions")
+            gettext("%(time)s no longer exists in %(zone)s: its rules changed and the clocks "
+                    "now skip that hour. Choose another time.", time=wall, zone=zone_name),
+            "sessions")
     return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
@@ -189,9 +206,26 @@ def _offset_text(aware: datetime) -> str:
 # --- formatting for people -------------------------------------------------
 
 
-def city(zone_name: str) -> str:
-    """The place a zone is named after: 'Asia/Phnom_Penh' -> 'Phnom Penh'."""
-    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
+def city(zone_name: str, locale: str | None = None) -> str:
+    """The place a zone is named after, in the reader's language (CLDR): 'Phnom Penh', 'ភ្នំពេញ'."""
+    return _city(zone_name, languages.formatting_locale(locale))
+
+
+# CLDR still has the colonial name for Yangon in some languages; nobody there uses it.
+_CITY_OVERRIDES = {("Asia/Yangon", "vi"): "Yangon"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _city(zone_name: str, locale: str) -> str:
+    override = _CITY_OVERRIDES.get((zone_name, locale.split("_")[0]))
+    if override:
+        return override
+    if zone_name == "UTC":
+        return "UTC"
+    try:
+        return get_timezone_location(zone_name, locale=locale, return_city=True)
+    except (LookupError, ValueError):
+        return zone_name.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def abbreviation(instant: datetime, zone_name: str) -> str:
@@ -215,31 +249,54 @@ def iso_utc(instant: datetime) -> str:
 
 
 def format_when(instant: datetime, zone_name: str, *, with_year: bool = False,
-                locale: str = "en") -> str:
-    """'Thu 15 Jul, 09:00' in ``zone_name`` (24-hour clock, readable across languages)."""
-    pattern = "EEE d MMM y, HH:mm" if with_year else "EEE d MMM, HH:mm"
-    return format_datetime(instant, pattern, tzinfo=_zone(zone_name), locale=locale)
+                locale: str | None = None) -> str:
+    """A moment as the reader's language writes it (CLDR): 'Thu, 15 Jul, 09:00'.
+
+    ``locale`` defaults to the language of the page or mail being written
+    (:func:`webinars.core.languages.formatting_locale`).
+    """
+    return _format_when(instant, zone_name, with_year, languages.formatting_locale(locale))
 
 
 # A notice batch or a reminder fan-out writes the same sessions for hundreds
 # of registrants in a handful of zones; Babel's formatting was a fifth of a
 # notice's CPU. The result depends only on the arguments.
 @functools.lru_cache(maxsize=4096)
+def _format_when(instant: datetime, zone_name: str, with_year: bool, locale: str) -> str:
+    zone = _zone(zone_name)
+    date = format_skeleton("yMMMEd" if with_year else "MMMEd", instant, tzinfo=zone,
+                           locale=locale)
+    return _date_and_time(date, _clock(instant, zone, locale), locale)
+
+
+def _clock(instant: datetime, zone, locale: str) -> str:
+    return format_skeleton("Hm", instant, tzinfo=zone, locale=locale)
+
+
+def _date_and_time(date: str, time: str, locale: str) -> str:
+    # CLDR's glue, "{1}, {0}" in English; {0} is the time.
+    pattern = str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
+    return pattern.replace("{1}", date).replace("{0}", time)
+
+
 def format_range(start: datetime, end: datetime, zone_name: str, *, with_year: bool = False,
-                 locale: str = "en") -> str:
-    """'Thu 15 Jul, 09:00–10:30 (Bangkok, +07)': a session as read in one zone."""
+                 locale: str | None = None) -> str:
+    """'Thu, 15 Jul, 09:00–10:30 (Bangkok, +07)': a session as read in one zone."""
+    return _format_range(start, end, zone_name, with_year, languages.formatting_locale(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_range(start: datetime, end: datetime, zone_name: str, with_year: bool,
+                  locale: str) -> str:
     zone = _zone(zone_name)
     same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
-    first = format_when(start, zone_name, with_year=with_year, locale=locale)
-    if same_day:
-        last = format_datetime(end, "HH:mm", tzinfo=zone, locale=locale)
-    else:
-        last = format_when(end, zone_name, locale=locale)
+    first = _format_when(start, zone_name, with_year, locale)
+    last = _clock(end, zone, locale) if same_day else _format_when(end, zone_name, False, locale)
     label = abbreviation(start, zone_name)
     end_label = abbreviation(end, zone_name)
     if end_label != label:
         last = f"{last} {end_label}"
-    place = city(zone_name)
+    place = _city(zone_name, locale)
     return f"{first}–{last} ({place if place == label else f'{place}, {label}'})"
 
 

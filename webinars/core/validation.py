@@ -7,6 +7,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext, ngettext
 
 from .errors import ValidationError
 
@@ -38,7 +39,7 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError("Expected text.", field)
+        raise ValidationError(gettext("Expected text."), field)
     value = value.strip()
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
@@ -46,16 +47,19 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
     else:
         bad = _CONTROL.search(value)
     if bad:
-        raise ValidationError("Remove the line breaks or control characters.", field)
+        raise ValidationError(gettext("Remove the line breaks or control characters."), field)
     if SURROGATE.search(value):
-        raise ValidationError("This text has a broken character; type it again.", field)
+        raise ValidationError(gettext("This text has a broken character; type it again."),
+                              field)
     if _BIDI_CONTROL.search(value):
-        raise ValidationError("Remove the invisible direction marks (U+202A–U+202E, "
-                              "U+2066–U+2069).", field)
+        raise ValidationError(gettext("Remove the invisible direction marks (U+202A–U+202E, "
+                                      "U+2066–U+2069)."), field)
     if required and all(unicodedata.category(c) in _INVISIBLE for c in value):
-        raise ValidationError("This field is required.", field)
+        raise ValidationError(gettext("This field is required."), field)
     if len(value) > max_length:
-        raise ValidationError(f"At most {max_length} characters, please.", field)
+        raise ValidationError(ngettext("At most %(num)s character, please.",
+                                       "At most %(num)s characters, please.", max_length),
+                              field)
     return value
 
 
@@ -68,7 +72,8 @@ def slug(value: object, field: str = "slug") -> str:
     """A URL slug: lowercase letters, digits and single hyphens, 80 at most."""
     if not is_slug(value):
         raise ValidationError(
-            "Use lowercase letters, digits and hyphens (at most 80), e.g. mekong-delta-2027.",
+            gettext("Use lowercase letters, digits and hyphens (at most 80), "
+                    "e.g. mekong-delta-2027."),
             field,
         )
     return value
@@ -94,7 +99,8 @@ def url(value: object, field: str) -> str:
         return ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("Expected a link starting with https:// or http://.", field)
+        raise ValidationError(gettext("Expected a link starting with https:// or http://."),
+                              field)
     return value
 
 
@@ -104,9 +110,10 @@ def integer(value: object, field: str, *, minimum: int, maximum: int,
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError("Expected a whole number.", field)
+        raise ValidationError(gettext("Expected a whole number."), field)
     if not minimum <= value <= maximum:
-        raise ValidationError(f"Expected a number from {minimum} to {maximum}.", field)
+        raise ValidationError(gettext("Expected a number from %(minimum)s to %(maximum)s.",
+                                      minimum=minimum, maximum=maximum), field)
     return value
 
 
@@ -118,9 +125,11 @@ def email(value: object, field: str = "email") -> str:
     mail servers on the way do not offer, and the mail would be lost.
     """
     if not isinstance(value, str) or not value.strip() or len(value) > 254:
-        raise ValidationError("Enter a valid email address.", field)
+        raise ValidationError(gettext("Enter a valid email address."), field)
     try:
         return validate_email(value.strip(), check_deliverability=False,
                               allow_smtputf8=False).ascii_email
     except EmailNotValidError as exc:
-        raise ValidationError(f"Enter a valid email address: {exc}", field) from None
+        # The reason is email_validator's own text, in English.
+        raise ValidationError(gettext("Enter a valid email address: %(reason)s", reason=exc),
+                              field) from None

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from ..core import clock, validation
 from ..core.db import db
@@ -24,10 +25,10 @@ def get_event(slug: str, *, include_drafts: bool = False) -> Event:
     # A path no event can have (a NUL byte, which PostgreSQL refuses to even
     # compare) is not found, not a database error.
     if not validation.is_slug(slug):
-        raise NotFound("No such event.")
+        raise NotFound(gettext("No such event."))
     event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
     if event is None or (event.status == EventStatus.DRAFT and not include_drafts):
-        raise NotFound("No such event.")
+        raise NotFound(gettext("No such event."))
     return event
 
 
@@ -81,7 +82,7 @@ def session_of(event: Event, session_id: int) -> EventSession:
     """One session of this event by id, or NotFound."""
     session = db.session.get(EventSession, session_id)
     if session is None or session.event_id != event.id:
-        raise NotFound("No such session in this event.")
+        raise NotFound(gettext("No such session in this event."))
     return session
 
 

@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, locks
-from ..core import clock, timezones, validation
+from ..core import clock, languages, timezones, validation
 from ..core.db import db
 from ..core.errors import BadRequest, Conflict, DomainError, NotFound, ValidationError
 from ..core.transactions import end_read, write_transaction
@@ -41,7 +42,7 @@ MAX_OFFSET_MINUTES = 60 * 24 * 60
 EDITABLE = {
     "title", "slug", "description", "timezone", "capacity", "status",
     "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
-    "verify_email",
+    "verify_email", "language", "translations",
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
@@ -88,6 +89,8 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
         join_url=validation.url(data.get("join_url"), "join_url"),
         reminder_offsets_minutes=_offsets(data.get("reminder_offsets_minutes", [1440, 60])),
         verify_email=_verify_email(data.get("verify_email")),
+        language=languages.language(data.get("language") or languages.DEFAULT),
+        translations=_translations(data.get("translations") or {}),
     )
     event.registration_closes_at = _closes_at(data.get("registration_closes_at"), zone_name,
                                               warnings)
@@ -135,11 +138,11 @@ def close_registration(event: Event, *, actor: Organizer | None = None) -> Outco
 
     def closing_now(current: Event) -> dict:
         if current.status == EventStatus.DRAFT:
-            raise Conflict("This event is a draft: nobody can register yet.")
+            raise Conflict(gettext("This event is a draft: nobody can register yet."))
         if current.status == EventStatus.CANCELLED:
-            raise Conflict("This event is cancelled; registration is closed.")
+            raise Conflict(gettext("This event is cancelled; registration is closed."))
         if not queries.is_open(current):
-            raise Conflict("Registration for this event is closed already.")
+            raise Conflict(gettext("Registration for this event is closed already."))
         # The start of this minute: already past, so registration is closed at once.
         now = clock.now().replace(second=0, microsecond=0)
         return {"registration_closes_at": timezones.iso_local(now, current.timezone)}
@@ -153,7 +156,7 @@ def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
     with _slug_race(), write_transaction(locks.event(event_id)):
         event = db.session.get(Event, event_id)
         if event is None:
-            raise NotFound("No such event.")
+            raise NotFound(gettext("No such event."))
         outcome = Outcome(event)
         before = audit.describe(event)
         _apply_update(event, data_for(event), outcome)
@@ -165,7 +168,7 @@ def _locked_update(event_id: int, data_for, actor: Organizer | None) -> Outcome:
 
 def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
     if event.status == EventStatus.CANCELLED:
-        raise Conflict("This event is cancelled and can no longer be changed.")
+        raise Conflict(gettext("This event is cancelled and can no longer be changed."))
     zone_name = _zone_field(data["timezone"]) if "timezone" in data else event.timezone
     # Validate everything first so that a bad field changes nothing.
     new: dict = {}
@@ -184,6 +187,10 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         new["join_url"] = validation.url(data["join_url"], "join_url")
     if "verify_email" in data:
         new["verify_email"] = _verify_email(data["verify_email"])
+    if "language" in data:
+        new["language"] = languages.language(data["language"])
+    if "translations" in data:
+        new["translations"] = _translations(data["translations"])
     if "reminder_offsets_minutes" in data:
         new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
     if "slug" in data and data["slug"] != event.slug:
@@ -193,8 +200,8 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         new["registration_closes_at"] = _closes_at(data["registration_closes_at"], zone_name,
                                                    outcome.warnings)
     elif zone_name != event.timezone and event.registration_closes_at is not None:
-        outcome.warnings.append("registration_closes_at kept its instant; check it in the new "
-                                "time zone.")
+        outcome.warnings.append(gettext("registration_closes_at kept its instant; check it in "
+                                        "the new time zone."))
     existing = {s.id: s for s in event.sessions}
     if "sessions" in data:
         specs = _sessions(data["sessions"], zone_name, existing=existing)
@@ -276,7 +283,8 @@ def _apply_sessions(event: Event, specs: list[SessionSpec], existing: dict[int, 
             session.sequence += 1
             outcome.cancelled.append(session)
     if not any(s.status == SessionStatus.SCHEDULED for s in event.sessions):
-        raise ValidationError("An event needs at least one scheduled session.", "sessions")
+        raise ValidationError(gettext("An event needs at least one scheduled session."),
+                              "sessions")
 
 
 def refresh_span(event: Event) -> None:
@@ -291,17 +299,18 @@ def refresh_span(event: Event) -> None:
 
 def _check_body(data: object) -> dict:
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(gettext("The request body must be a JSON object."))
     for key in data:
         if key not in EDITABLE and key not in READ_ONLY:
-            raise ValidationError(f"Unknown field {str(key)[:40]!r}.", str(key)[:40])
+            raise ValidationError(gettext("Unknown field %(name)r.", name=str(key)[:40]),
+                                  str(key)[:40])
     return data
 
 
 def _require(data: dict, *keys: str) -> None:
     for key in keys:
         if data.get(key) in (None, "", []):
-            raise ValidationError("This field is required.", key)
+            raise ValidationError(gettext("This field is required."), key)
 
 
 def _zone_field(value: object) -> str:
@@ -311,23 +320,46 @@ def _zone_field(value: object) -> str:
 def _status(value: object, *, creating: bool) -> str:
     allowed = {EventStatus.DRAFT, EventStatus.PUBLISHED}
     if not isinstance(value, str) or value not in allowed:
-        choices = "draft or published" if creating else "draft or published (cancel with " \
-            "POST /api/v1/events/<slug>/cancel)"
-        raise ValidationError(f"status must be {choices}.", "status")
+        if creating:
+            message = gettext("status must be draft or published.")
+        else:
+            message = gettext("status must be draft or published (cancel with "
+                              "POST /api/v1/events/<slug>/cancel).")
+        raise ValidationError(message, "status")
     return EventStatus(value)
+
+
+def _translations(value: object) -> dict[str, dict[str, str]]:
+    """{"km": {"title": ..., "description": ...}}: the event's words in other languages."""
+    if not isinstance(value, dict):
+        raise ValidationError(gettext('Expected {"km": {"title": "...", "description": "..."}}.'),
+                              "translations")
+    kept: dict[str, dict[str, str]] = {}
+    for code, words in value.items():
+        field = f"translations.{code}"[:40]
+        languages.language(code, field)
+        if not isinstance(words, dict) or set(words) - {"title", "description"}:
+            raise ValidationError(gettext("Expected a title and a description."), field)
+        entry = {"title": validation.text(words.get("title"), f"{field}.title", max_length=200),
+                 "description": validation.text(words.get("description"),
+                                                f"{field}.description", max_length=20_000,
+                                                multiline=True)}
+        if entry["title"] or entry["description"]:
+            kept[code] = entry
+    return kept
 
 
 def _verify_email(value: object) -> bool | None:
     # None leaves it to the installation's rule (by default: on when seats are limited).
     if value is None or isinstance(value, bool):
         return value
-    raise ValidationError("verify_email must be true, false or null (the installation's rule).",
-                          "verify_email")
+    raise ValidationError(gettext("verify_email must be true, false or null (the "
+                                  "installation's rule)."), "verify_email")
 
 
 def _offsets(value: object) -> list[int]:
     if not isinstance(value, list) or len(value) > 10:
-        raise ValidationError("Expected a list of at most 10 numbers of minutes.",
+        raise ValidationError(gettext("Expected a list of at most 10 numbers of minutes."),
                               "reminder_offsets_minutes")
     result = [
         validation.integer(v, f"reminder_offsets_minutes[{i}]", minimum=1,
@@ -348,34 +380,41 @@ def _closes_at(value: object, zone_name: str, warnings: list[str]):
 
 def _sessions(raw: object, zone_name: str, existing: dict[int, EventSession]) -> list[SessionSpec]:
     if not isinstance(raw, list) or not raw:
-        raise ValidationError("Give at least one session with a start and an end.", "sessions")
+        raise ValidationError(gettext("Give at least one session with a start and an end."),
+                              "sessions")
     if len(raw) > MAX_SESSIONS:
-        raise ValidationError(f"At most {MAX_SESSIONS} sessions per event.", "sessions")
+        raise ValidationError(ngettext("At most %(num)s session per event.",
+                                       "At most %(num)s sessions per event.", MAX_SESSIONS),
+                              "sessions")
     specs: list[SessionSpec] = []
     seen: set[int] = set()
     for i, item in enumerate(raw):
         where = f"sessions[{i}]"
         if not isinstance(item, dict):
-            raise ValidationError("Each session must be an object with start and end.", where)
+            raise ValidationError(gettext("Each session must be an object with start and end."),
+                                  where)
         unknown = set(item) - {"id", "title", "start", "end", "start_utc", "end_utc", "status"}
         if unknown:
             name = sorted(map(str, unknown))[0][:40]
-            raise ValidationError(f"Unknown field {name!r}.", f"{where}.{name}")
+            raise ValidationError(gettext("Unknown field %(name)r.", name=name),
+                                  f"{where}.{name}")
         session_id = item.get("id")
         if session_id is not None:
             if (not isinstance(session_id, int) or isinstance(session_id, bool)
                     or session_id not in existing or session_id in seen):
-                raise ValidationError("No session with this id in this event.", f"{where}.id")
+                raise ValidationError(gettext("No session with this id in this event."),
+                                      f"{where}.id")
             seen.add(session_id)
         for key in ("start", "end"):
             if item.get(key) in (None, ""):
-                raise ValidationError("This field is required.", f"{where}.{key}")
+                raise ValidationError(gettext("This field is required."), f"{where}.{key}")
         start = timezones.resolve(item["start"], zone_name, f"{where}.start")
         end = timezones.resolve(item["end"], zone_name, f"{where}.end")
         if end.utc <= start.utc:
-            raise ValidationError("The session must end after it starts.", f"{where}.end")
+            raise ValidationError(gettext("The session must end after it starts."),
+                                  f"{where}.end")
         if (end.utc - start.utc).total_seconds() > MAX_SESSION_HOURS * 3600:
-            raise ValidationError("A session may last at most 7 days.", f"{where}.end")
+            raise ValidationError(gettext("A session may last at most 7 days."), f"{where}.end")
         title = validation.text(item.get("title"), f"{where}.title", max_length=200)
         specs.append(SessionSpec(session_id, title, start, end))
     return specs
@@ -397,7 +436,8 @@ def _new_session(spec: SessionSpec) -> EventSession:
 
 def _ensure_slug_free(slug: str) -> None:
     if db.session.scalar(sa.select(Event.id).where(Event.slug == slug)) is not None:
-        raise Conflict(f"The address /events/{slug} is taken by another event.", "slug")
+        raise Conflict(gettext("The address /events/%(slug)s is taken by another event.",
+                               slug=slug), "slug")
 
 
 def _free_slug(base: str) -> str:
@@ -420,7 +460,7 @@ def _slug_race():
     except IntegrityError as exc:
         if "slug" not in str(exc.orig):
             raise
-        raise Conflict("That address was just taken by another event; try again.",
+        raise Conflict(gettext("That address was just taken by another event; try again."),
                        "slug") from None
 
 
@@ -459,7 +499,7 @@ def refresh_timezones() -> list[Refreshed]:
         except Exception:
             # One event must not keep the others on the old rules.
             log.exception("event %s: the time-zone refresh failed", slug)
-            results.append(Refreshed(slug, 0, ["the refresh failed; see the log"]))
+            results.append(Refreshed(slug, 0, [gettext("the refresh failed; see the log")]))
             continue
         for problem in problems:
             log.warning("event %s: %s", slug, problem)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from .. import audit, locks
 from ..core import clock
@@ -74,17 +75,18 @@ def record(event_id: int, session_id: int, present: Iterable[int],
         event = db.session.get(Event, event_id)
         session = db.session.get(EventSession, session_id)
         if event is None or session is None or session.event_id != event_id:
-            raise NotFound("No such session in this event.")
+            raise NotFound(gettext("No such session in this event."))
         if session.called_off:
-            raise Conflict("This session is cancelled.")
+            raise Conflict(gettext("This session is cancelled."))
         now = clock.now()
         if session.start_utc > now:
-            raise Conflict("This session has not started yet; check people in once it has.")
+            raise Conflict(gettext("This session has not started yet; check people in once "
+                                   "it has."))
         people = {r.id: r for r in roll(event_id, session_id)}
         strangers = wanted - set(people)
         if strangers:
-            raise Conflict("Someone on the list is no longer registered; reload the page "
-                           "and try again.")
+            raise Conflict(gettext("Someone on the list is no longer registered; reload the "
+                                   "page and try again."))
         existing = present_ids(session_id)
         added, removed = wanted - existing, existing - wanted
         for registration_id in sorted(added):

@@ -9,10 +9,12 @@ shown than anyone can fill it in.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
+
 from ..core.errors import ValidationError
 
 #: The answer to a form that looks sent by a script: a person who sees it can just send again.
-LOOKS_AUTOMATED = "Please check the form and send it again."
+LOOKS_AUTOMATED = lazy_gettext("Please check the form and send it again.")
 
 
 def check_form(*, trap: str, seconds_on_page: float | None, min_seconds: float) -> None:
@@ -23,6 +25,6 @@ def check_form(*, trap: str, seconds_on_page: float | None, min_seconds: float) 
     A ``min_seconds`` of 0 turns the time check off.
     """
     if trap:
-        raise ValidationError(LOOKS_AUTOMATED, None)
+        raise ValidationError(str(LOOKS_AUTOMATED), None)
     if min_seconds > 0 and (seconds_on_page is None or seconds_on_page < min_seconds):
-        raise ValidationError(LOOKS_AUTOMATED, None)
+        raise ValidationError(str(LOOKS_AUTOMATED), None)

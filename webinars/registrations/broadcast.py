@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from .. import audit, locks
 from ..core import validation
 from ..core.db import db
@@ -38,17 +40,19 @@ def send_to_registrants(event_id: int, audience: object, subject: object, body: 
     everyone's mail is queued or nobody's.
     """
     if audience not in AUDIENCES:
-        raise ValidationError("Choose who gets the message: confirmed or waiting.", "audience")
+        raise ValidationError(gettext("Choose who gets the message: confirmed or waiting."),
+                              "audience")
     subject = validation.text(subject, "subject", max_length=200, required=True)
     body = validation.text(body, "body", max_length=MAX_BODY, required=True, multiline=True)
     with write_transaction(locks.event(event_id)):
         event = db.session.get(Event, event_id)
         if event is None:
-            raise NotFound("No such event.")
+            raise NotFound(gettext("No such event."))
         recipients = [r for r in active(event_id)
                       if r.status == AUDIENCES[audience]]
         if not recipients:
-            raise Conflict("Nobody to send to: no registrant has this status.", "audience")
+            raise Conflict(gettext("Nobody to send to: no registrant has this status."),
+                           "audience")
         for registration in recipients:
             mails.message(registration, subject, body)
         audit.record(event, "message", "", f"{subject} (to {len(recipients)} {audience})",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from .. import audit, claims
 from ..core import clock
@@ -104,7 +105,8 @@ def retry(event_id: int, source: str, row_id: int, actor: Organizer | None) -> U
         event, row = _of_event(event_id, source, row_id)
         was = _undelivered(row, event.slug)
         if not was.can_retry:
-            raise Conflict("The session has started: a reminder now would come too late.")
+            raise Conflict(gettext("The session has started: a reminder now would come too "
+                                   "late."))
         audit.record(event, "mail", f"{was.kind} to {was.recipient}: {was.state}",
                      "sent again", actor)
         now = clock.now()
@@ -123,7 +125,7 @@ def give_up(event_id: int, source: str, row_id: int, actor: Organizer | None) ->
         event, row = _of_event(event_id, source, row_id)
         was = _undelivered(row, event.slug)
         if was.state == "failed":
-            raise Conflict("This message has failed already; nothing will retry it.")
+            raise Conflict(gettext("This message has failed already; nothing will retry it."))
         audit.record(event, "mail", f"{was.kind} to {was.recipient}: retrying", "given up",
                      actor)
         row.failed_at = clock.now()
@@ -162,13 +164,13 @@ def _of_event(event_id: int, source: str, row_id: int) -> tuple[Event, OutboxMes
     registration = db.session.get(Registration, row.registration_id) \
         if row is not None and row.registration_id is not None else None
     if registration is None or registration.event_id != event_id:
-        raise NotFound("No such message for this event.")
+        raise NotFound(gettext("No such message for this event."))
     if row.sent_at is not None:
-        raise Conflict("This message was delivered already.")
+        raise Conflict(gettext("This message was delivered already."))
     if isinstance(row, Reminder) and reminder_queries.state(row) not in ("failed", "retrying"):
-        raise Conflict("This reminder has not failed; it goes out at its time.")
+        raise Conflict(gettext("This reminder has not failed; it goes out at its time."))
     if db.session.scalar(sa.select(claims.held(model)).where(model.id == row.id)):
         # Its sender would record its answer over ours.
-        raise Conflict("A sender is trying this message right now; look again in a few "
-                       "minutes.")
+        raise Conflict(gettext("A sender is trying this message right now; look again in a "
+                               "few minutes."))
     return db.session.get(Event, event_id), row

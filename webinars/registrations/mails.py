@@ -9,6 +9,7 @@ invitation as its own message, the first riding on the main mail.
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import force_locale, gettext
 
 from ..calendars import ics
 from ..calendars.times import session_times
@@ -24,21 +25,29 @@ from ..models import (
 )
 from .queries import waitlist_position
 
+# Every mail is written in the language of the person it goes to
+# (Registration.language): subjects, bodies, dates, the invitation's text.
+
 
 def registered(registration: Registration, position: int | None = None) -> None:
     """Confirmation (with invitations) or waiting-list notice (``position``: its place)."""
-    if registration.status == RegistrationStatus.CONFIRMED:
-        _with_invitations(registration, "confirmation", f"Registered: {registration.event.title}")
-    elif position is not None:
-        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}",
-              position=position)
-    else:
-        _send(registration, "waitlisted", f"Waiting list: {registration.event.title}")
+    with force_locale(registration.language):
+        title = registration.event.local_title
+        if registration.status == RegistrationStatus.CONFIRMED:
+            _with_invitations(registration, "confirmation",
+                              gettext("Registered: %(title)s", title=title))
+        elif position is not None:
+            _send(registration, "waitlisted", gettext("Waiting list: %(title)s", title=title),
+                  position=position)
+        else:
+            _send(registration, "waitlisted", gettext("Waiting list: %(title)s", title=title))
 
 
 def manage_link(registration: Registration) -> None:
     """The address was registered again: its owner gets the link to the registration."""
-    _send(registration, "manage-link", f"Your registration: {registration.event.title}")
+    with force_locale(registration.language):
+        _send(registration, "manage-link", gettext(
+            "Your registration: %(title)s", title=registration.event.local_title))
 
 
 def address_check(request: RegistrationRequest, *, hours: int) -> None:
@@ -50,30 +59,35 @@ def address_check(request: RegistrationRequest, *, hours: int) -> None:
     """
     event = request.event
     zone = request.timezone or "UTC"
-    values = {"event": event, "zone": zone,
-              "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
-              "confirm_url": links.confirm_url(request.token),
-              "event_url": links.event_url(event.slug), "hours": hours}
-    message = compose(kind="verify", to_name="", to_email=request.email,
-                      subject=f"Confirm your registration: {event.title}",
-                      text=render_template("emails/verify.txt", **values),
-                      html=render_template("emails/verify.html", **values))
+    with force_locale(request.language):
+        values = {"event": event, "zone": zone,
+                  "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
+                  "confirm_url": links.confirm_url(request.token),
+                  "event_url": links.event_url(event.slug), "hours": hours}
+        message = compose(kind="verify", to_name="", to_email=request.email,
+                          subject=gettext("Confirm your registration: %(title)s",
+                                          title=event.local_title),
+                          text=render_template("emails/verify.txt", **values),
+                          html=render_template("emails/verify.html", **values))
     upcoming = event.next_session(clock.now())
     queue(message, "verify", about_at=upcoming.start_utc if upcoming else None)
 
 
 def promoted(registration: Registration) -> None:
     """A seat opened up: tell the person, with the invitations."""
-    _with_invitations(registration, "promotion", f"A seat is yours: {registration.event.title}")
+    with force_locale(registration.language):
+        _with_invitations(registration, "promotion", gettext(
+            "A seat is yours: %(title)s", title=registration.event.local_title))
 
 
 def cancelled(registration: Registration, *, was_confirmed: bool,
               by_organizer: bool = False) -> None:
     """A registration was cancelled (by its owner or an organizer): say so, clear calendars."""
-    subject = f"Cancelled: {registration.event.title}"
     sessions = registration.event.scheduled_sessions if was_confirmed else []
-    _with_invitations(registration, "cancellation", subject, sessions=sessions,
-                      method="CANCEL", by_organizer=by_organizer)
+    with force_locale(registration.language):
+        subject = gettext("Cancelled: %(title)s", title=registration.event.local_title)
+        _with_invitations(registration, "cancellation", subject, sessions=sessions,
+                          method="CANCEL", by_organizer=by_organizer)
 
 
 def schedule_changed(event: Event, moved: list[EventSession], cancelled_sessions:
@@ -85,23 +99,32 @@ def schedule_changed(event: Event, moved: list[EventSession], cancelled_sessions
         changes = [(s, "REQUEST") for s in moved + added] + \
                   [(s, "CANCEL") for s in cancelled_sessions]
         context = {"moved": moved, "added": added, "dropped": cancelled_sessions}
-        if not confirmed:
-            _send(registration, "update", f"Schedule change: {event.title}", **context)
-            continue
-        _send_each(registration, "update", f"Schedule change: {event.title}", changes, context)
+        with force_locale(registration.language):
+            subject = gettext("Schedule change: %(title)s", title=event.local_title)
+            if confirmed:
+                _send_each(registration, "update", subject, changes, context)
+            else:
+                _send(registration, "update", subject, **context)
 
 
 def event_cancelled(event: Event, registrants: list[Registration]) -> None:
     """The whole event is off: tell everyone; confirmed people get CANCEL for each session."""
     for registration in registrants:
         sessions = event.sessions if registration.status == RegistrationStatus.CONFIRMED else []
-        _with_invitations(registration, "cancellation", f"Event cancelled: {event.title}",
-                          sessions=[s for s in sessions], method="CANCEL", event_cancelled=True)
+        with force_locale(registration.language):
+            _with_invitations(registration, "cancellation",
+                              gettext("Event cancelled: %(title)s", title=event.local_title),
+                              sessions=list(sessions), method="CANCEL", event_cancelled=True)
 
 
 def message(registration: Registration, subject: str, body: str) -> None:
-    """An organizer's message to one registrant: their text as typed, escaped in the HTML part."""
-    _send(registration, "message", subject, template="message", body=body)
+    """An organizer's message to one registrant: their text as typed, escaped in the HTML part.
+
+    The organizer's words go as written; the frame around them is in the
+    registrant's language.
+    """
+    with force_locale(registration.language):
+        _send(registration, "message", subject, template="message", body=body)
 
 
 # --- composing -------------------------------------------------------------
@@ -123,8 +146,12 @@ def _send_each(registration: Registration, kind: str, subject: str,
     total = len(items)
     for number, item in enumerate(rest, start=2):
         session, method = item
-        word = "Cancelled" if method == "CANCEL" else "Invitation"
-        _send(registration, kind, f"{word} {number} of {total}: {registration.event.title}",
+        title = registration.event.local_title
+        subject = (gettext("Cancelled %(number)s of %(total)s: %(title)s", number=number,
+                           total=total, title=title) if method == "CANCEL"
+                   else gettext("Invitation %(number)s of %(total)s: %(title)s", number=number,
+                                total=total, title=title))
+        _send(registration, kind, subject,
               template="invitation", invitation=_invitation(registration, item),
               session=session, **context)
 

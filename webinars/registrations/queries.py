@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from ..core import clock, countries
 from ..core.db import db
@@ -150,7 +151,7 @@ def by_token(token: str) -> Registration:
         registration = db.session.scalar(sa.select(Registration).where(
             Registration.token == token))
     if registration is None:
-        raise NotFound("No registration with this link. It may have been mistyped.")
+        raise NotFound(gettext("No registration with this link. It may have been mistyped."))
     return registration
 
 
@@ -158,7 +159,7 @@ def of_event(event: Event, registration_id: int) -> Registration:
     """One registration of this event by its row id (organizers' URLs), or NotFound."""
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.event_id != event.id:
-        raise NotFound("No such registration in this event.")
+        raise NotFound(gettext("No such registration in this event."))
     return registration
 
 
@@ -245,4 +246,4 @@ def by_country(event_id: int) -> list[CountryCount]:
     return sorted((CountryCount(code, confirmed[code], waiting[code], attended[code])
                    for code in codes),
                   key=lambda c: (-c.confirmed, -c.waiting, not c.code,
-                                 countries.country_name(c.code) or c.code))
+                                 countries.country_name(c.code, "en") or c.code))

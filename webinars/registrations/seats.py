@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, locks
-from ..core import clock, timezones, validation
-from ..core.countries import NAMES as COUNTRY_NAMES
+from ..core import clock, countries, languages, timezones, validation
 from ..core.db import UTCDateTime, db
 from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.roundtrip import run_with_commit
@@ -58,20 +58,24 @@ class Applicant:
     organization: str
     country: str
     timezone: str
+    language: str
 
 
 def read_applicant(data: object) -> Applicant:
     """Validate what a person submitted; ValidationError names the first bad field."""
     if not isinstance(data, dict):
-        raise ValidationError("Expected the registration fields.", None)
+        raise ValidationError(gettext("Expected the registration fields."), None)
     name = validation.text(data.get("name"), "name", max_length=200, required=True)
     email = validation.email(data.get("email"))
     organization = validation.text(data.get("organization"), "organization", max_length=200)
     country = data.get("country") or ""
-    if not isinstance(country, str) or (country not in COUNTRY_NAMES and country != ""):
-        raise ValidationError("Choose a country from the list (or Other).", "country")
+    if not isinstance(country, str) or (country not in countries.codes() and country != ""):
+        raise ValidationError(gettext(
+            "Choose a country from the list (an ISO 3166 code such as KH)."), "country")
     zone = timezones.zone_name(data.get("timezone") or "UTC")
-    return Applicant(name, email, organization, country, zone)
+    # Unsaid: the language the person is reading the form or the API's answers in.
+    language = languages.language(data.get("language") or languages.current())
+    return Applicant(name, email, organization, country, zone, language)
 
 
 #: A repeat mails the existing registration's link at most this often.
@@ -92,9 +96,9 @@ class CheckInbox:
     event_slug: str
 
     #: The words of this answer at every door, the same whatever the inbox gets.
-    MESSAGE = ("Check your inbox: we have sent a message to this address. Open its link to "
-               "confirm your registration (or to see it, if the address was registered "
-               "already).")
+    MESSAGE = lazy_gettext(
+        "Check your inbox: we have sent a message to this address. Open its link to confirm "
+        "your registration (or to see it, if the address was registered already).")
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Registered:
     organization: str
     country: str
     timezone: str
+    language: str
     created_at: datetime
 
 
@@ -173,7 +178,7 @@ def confirm_address(token: str) -> Registered:
     request = verification.pending(token)
     slug, key = request.event.slug, request.email_key
     applicant = Applicant(request.name, request.email, request.organization, request.country,
-                          request.timezone)
+                          request.timezone, request.language)
     with write_transaction() as conn:
         event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
         existing = db.session.scalar(sa.select(Registration).where(
@@ -192,7 +197,7 @@ def _decision_parameters(slug: str, applicant: Applicant) -> dict:
     return {"slug": slug, "tok": secrets.token_urlsafe(24), "who": applicant.name,
             "addr": applicant.email, "addr_key": applicant.email.lower(),
             "org": applicant.organization, "ctry": applicant.country,
-            "zone": applicant.timezone, "now": clock.now()}
+            "zone": applicant.timezone, "lang": applicant.language, "now": clock.now()}
 
 
 def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict) -> Registered:
@@ -201,7 +206,8 @@ def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict)
         event_slug=slug,
         waitlist_position=stepped[0].waitlist_length if decided.status == WAITLISTED else None,
         name=applicant.name, email=applicant.email, organization=applicant.organization,
-        country=applicant.country, timezone=applicant.timezone, created_at=decided.created_at)
+        country=applicant.country, timezone=applicant.timezone, language=applicant.language,
+        created_at=decided.created_at)
 
 
 def _register_again(slug: str, applicant: Applicant, *,
@@ -261,7 +267,8 @@ def _answer(registration: Registration, slug: str) -> Registered:
         waitlist_position=waitlist_position(registration), event_slug=slug,
         name=registration.name, email=registration.email,
         organization=registration.organization, country=registration.country,
-        timezone=registration.timezone, created_at=registration.created_at)
+        timezone=registration.timezone, language=registration.language,
+        created_at=registration.created_at)
 
 
 # The waiting list's length is bookkeeping, not a change of the event: it
@@ -305,7 +312,8 @@ def _decision_statement(dialect: str, verify: str | None):
         "name": sa.bindparam("who"), "email": sa.bindparam("addr"),
         "email_key": sa.bindparam("addr_key"), "organization": sa.bindparam("org"),
         "country": sa.bindparam("ctry"), "timezone": sa.bindparam("zone"),
-        "status": status, "queued_at": in_line, "created_at": in_line,
+        "language": sa.bindparam("lang"), "status": status, "queued_at": in_line,
+        "created_at": in_line,
         "confirmed_at": sa.case((status == CONFIRMED, in_line), else_=sa.null()),
         "notice_due": sa.true(),
     }
@@ -350,6 +358,7 @@ def _reopen(registration: Registration, applicant: Applicant, capacity: int | No
     registration.organization = applicant.organization
     registration.country = applicant.country
     registration.timezone = applicant.timezone
+    registration.language = applicant.language
     registration.status = status
     registration.queued_at = now
     registration.confirmed_at = now if status == CONFIRMED else None

@@ -15,6 +15,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext
 
 from ..core import clock
 from ..core.db import db
@@ -27,8 +28,8 @@ from . import mails
 LIFETIME = timedelta(hours=24)
 
 #: Said for a link that is unknown, used or expired alike.
-EXPIRED = ("This confirmation link has expired or was used already. Register again on the "
-           "event's page to get a new one.")
+EXPIRED = lazy_gettext("This confirmation link has expired or was used already. Register "
+                       "again on the event's page to get a new one.")
 
 
 def request(event_id: int, applicant) -> RegistrationRequest:
@@ -44,7 +45,8 @@ def request(event_id: int, applicant) -> RegistrationRequest:
         event_id=event_id, token=secrets.token_urlsafe(32), name=applicant.name,
         email=applicant.email, email_key=applicant.email.lower(),
         organization=applicant.organization, country=applicant.country,
-        timezone=applicant.timezone, created_at=now, expires_at=now + LIFETIME)
+        timezone=applicant.timezone, language=applicant.language, created_at=now,
+        expires_at=now + LIFETIME)
     db.session.add(row)
     db.session.flush()
     mails.address_check(row, hours=int(LIFETIME.total_seconds() // 3600))
@@ -58,7 +60,7 @@ def pending(token: str) -> RegistrationRequest:
         row = db.session.scalar(sa.select(RegistrationRequest).where(
             RegistrationRequest.token == token, RegistrationRequest.expires_at > clock.now()))
     if row is None:
-        raise NotFound(EXPIRED)
+        raise NotFound(str(EXPIRED))
     return row
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext, ngettext
 
 from .. import claims
 from ..calendars import ics
@@ -350,30 +351,38 @@ class Composer:
 
     def __init__(self):
         self.domain = compose.domain()
-        self.files: dict[tuple[int, int], bytes] = {}
-        self.times: dict[tuple[int, str], dict] = {}
+        self.files: dict[tuple[int, int, str], bytes] = {}
+        self.times: dict[tuple[int, str, str], dict] = {}
         self.text = current_app.jinja_env.get_template("emails/reminder.txt")
         self.html = current_app.jinja_env.get_template("emails/reminder.html")
 
     def message(self, reminder: Reminder) -> bytes:
-        """The RFC 5322 bytes of one reminder."""
+        """The RFC 5322 bytes of one reminder, in the registrant's language."""
+        with force_locale(reminder.registration.language):
+            return self._message(reminder)
+
+    def _message(self, reminder: Reminder) -> bytes:
         registration, session = reminder.registration, reminder.session
         event = session.event
         zone = registration.timezone or "UTC"
-        times = self.times.get((session.id, zone))
+        language = registration.language
+        times = self.times.get((session.id, zone, language))
         if times is None:
-            times = self.times[(session.id, zone)] = session_times(session, event, zone)
-        file = self.files.get((session.id, session.sequence))
+            times = self.times[(session.id, zone, language)] = session_times(session, event,
+                                                                              zone)
+        file = self.files.get((session.id, session.sequence, language))
         if file is None:
-            file = self.files[(session.id, session.sequence)] = ics.session_calendar(session)
+            file = self.files[(session.id, session.sequence, language)] = \
+                ics.session_calendar(session)
+        lead = lead_time(_minutes_left(session, reminder.offset_minutes), language)
         values = {
             "registration": registration, "event": event, "session": session, "t": times,
-            "zone": zone, "lead": lead_time(_minutes_left(session, reminder.offset_minutes)),
-            "manage_url": links.manage_url(registration.token),
+            "zone": zone, "lead": lead, "manage_url": links.manage_url(registration.token),
         }
         return compose.compose(
             kind="reminder", to_name=registration.name, to_email=registration.email,
-            subject=f"Reminder: {event.title} starts {values['lead']}",
+            subject=gettext("Reminder: %(title)s starts %(lead)s", title=event.local_title,
+                            lead=lead),
             text=self.text.render(values), html=self.html.render(values),
             attachment=(f"{event.slug}.ics", file),
             # Deterministic: the same reminder for the same time has the same
@@ -389,11 +398,11 @@ def _minutes_left(session: EventSession, offset: int) -> int:
 
 
 @functools.cache
-def lead_time(minutes: int) -> str:
-    """'in 24 hours', 'in 1 hour', 'in 30 minutes', 'in 2 days'."""
-    if minutes % 1440 == 0 and minutes > 1440:
-        return f"in {minutes // 1440} days"
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return "in 1 hour" if hours == 1 else f"in {hours} hours"
-    return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
+def lead_time(minutes: int, language: str) -> str:
+    """'in 24 hours', 'in 1 hour', 'in 30 minutes', 'in 2 days', in ``language``."""
+    with force_locale(language):
+        if minutes % 1440 == 0 and minutes > 1440:
+            return ngettext("in %(num)s day", "in %(num)s days", minutes // 1440)
+        if minutes % 60 == 0:
+            return ngettext("in %(num)s hour", "in %(num)s hours", minutes // 60)
+        return ngettext("in %(num)s minute", "in %(num)s minutes", minutes)

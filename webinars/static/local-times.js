@@ -1,54 +1,56 @@
 // Progressive enhancement: show each session in the browser's own time zone
 // and remember that zone in forms. Without JavaScript the page still shows
-// the event's zone and the ?tz= (or UTC) line rendered by the server.
+// the event's zone and the ?tz= (or UTC) line rendered by the server. A zone
+// the visitor chose with ?tz= is never overwritten: the server rendered it.
+// Dates and zone names come from Intl in the page's language; no words here.
 (function () {
   "use strict";
   var zone;
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
   if (!zone) { return; }
+  var language = document.documentElement.lang || "en";
+  // Intl's "en" is American English; the server writes English as read worldwide.
+  var locale = language === "en" ? "en-001" : language;
 
-  function offsetLabel(date) {
-    var parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" })
-      .formatToParts(date);
-    var name = (parts.find(function (p) { return p.type === "timeZoneName"; }) || {}).value || "";
-    if (/^[A-Z]{2,5}$/.test(name) && name.indexOf("GMT") !== 0) { return name; }
-    var longParts = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" })
-      .formatToParts(date);
-    var offset = ((longParts.find(function (p) { return p.type === "timeZoneName"; }) || {}).value || "GMT")
-      .replace("GMT", "");
-    if (!offset) { return "UTC"; }
-    return /:00$/.test(offset) ? offset.slice(0, 3) : offset;
-  }
-
-  function part(date, options) {
+  function format(date, options) {
     options.timeZone = zone;
-    return new Intl.DateTimeFormat("en-GB", options).format(date);
+    return new Intl.DateTimeFormat(locale, options).format(date);
   }
 
   function dayAndTime(date) {
-    return part(date, { weekday: "short" }) + " " + part(date, { day: "numeric" }) + " " +
-      part(date, { month: "short" }) + ", " + clock(date);
+    return format(date, { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+                          minute: "2-digit", hourCycle: "h23" });
   }
 
   function clock(date) {
-    return part(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return format(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
 
   function sameDay(a, b) {
-    return part(a, { year: "numeric", month: "2-digit", day: "2-digit" }) ===
-      part(b, { year: "numeric", month: "2-digit", day: "2-digit" });
+    var day = { year: "numeric", month: "2-digit", day: "2-digit" };
+    return format(a, day) === format(b, day);
   }
 
-  var city = zone.split("/").pop().replace(/_/g, " ");
+  // "Myanmar Time", "ເວລາມຽນມາ": the zone named in the page's language. Browsers
+  // still report Yangon as Asia/Rangoon, so its IANA name is never shown.
+  function zoneName(date) {
+    try {
+      var parts = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "longGeneric" })
+        .formatToParts(date);
+      var name = parts.find(function (p) { return p.type === "timeZoneName"; });
+      if (name) { return name.value; }
+    } catch (e) { /* an older browser: the offset below */ }
+    return format(date, { timeZoneName: "shortOffset" }).split(" ").pop();
+  }
+
   document.querySelectorAll("[data-utc-start]").forEach(function (block) {
     var start = new Date(block.getAttribute("data-utc-start"));
     var end = new Date(block.getAttribute("data-utc-end"));
     var target = block.querySelector(".viewer-time");
-    if (!target || isNaN(start) || isNaN(end)) { return; }
+    if (!target || target.getAttribute("data-fallback") !== "yes" ||
+        isNaN(start) || isNaN(end)) { return; }
     var last = sameDay(start, end) ? clock(end) : dayAndTime(end);
-    var label = offsetLabel(start);
-    target.textContent = dayAndTime(start) + "\u2013" + last + " (" +
-      (label === city ? city : city + ", " + label) + ")";
+    target.textContent = dayAndTime(start) + "\u2013" + last + " (" + zoneName(start) + ")";
     target.setAttribute("data-zone", zone);
   });
 

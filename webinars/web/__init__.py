@@ -8,12 +8,14 @@ No rule and no SQL lives here: queries are asked of the domain packages.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext
 from werkzeug.routing import IntegerConverter
 
 from .api import bp as api_bp
 from .errorpages import register_error_pages
 from .extensions import csrf, login_manager
 from .headers import wire as wire_headers
+from .languages import wire as wire_languages
 from .limits import wire as wire_limits
 from .metrics import bp as metrics_bp
 from .organizer import bp as organizer_bp
@@ -37,11 +39,12 @@ def register_web(app: Flask) -> None:
     """Blueprints, CSRF, the organizer sign-in, headers, templates' filters and error pages."""
     app.url_map.converters["int"] = RowId  # before any route is registered
     wire_headers(app)
+    wire_languages(app)
     wire_limits(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "organizer.login"
-    login_manager.login_message = "Please sign in to see the organizer pages."
+    login_manager.login_message = lazy_gettext("Please sign in to see the organizer pages.")
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(organizer_bp)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..core.errors import DomainError
@@ -15,12 +17,12 @@ from ..core.outages import RETRY_AFTER_SECONDS, is_outage
 from ..core.transactions import end_read
 
 _TITLES = {
-    400: ("Bad request", "The request could not be read."),
-    404: ("Not found", "There is nothing at this address."),
-    409: ("Not possible now", "This cannot be done in the current state."),
-    405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The request is larger than this site accepts."),
-    429: ("Too many tries", "Please wait a little, then try again. Nothing was saved."),
+    400: (_l("Bad request"), _l("The request could not be read.")),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
+    409: (_l("Not possible now"), _l("This cannot be done in the current state.")),
+    405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    413: (_l("Too large"), _l("The request is larger than this site accepts.")),
+    429: (_l("Too many tries"), _l("Please wait a little, then try again. Nothing was saved.")),
 }
 
 
@@ -37,7 +39,7 @@ def register_error_pages(app: Flask) -> None:
         end_read()
         if _wants_json():
             return jsonify(exc.as_dict()), exc.status
-        title = _TITLES.get(exc.status, ("Sorry",))[0]
+        title = _TITLES.get(exc.status, (gettext("Sorry"),))[0]
         return render_template("error.html", title=title, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
@@ -59,10 +61,12 @@ def register_error_pages(app: Flask) -> None:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         end_read()
         if _wants_json():
-            return jsonify({"error": "Something went wrong on our side; nothing was saved."}), 500
+            return jsonify({"error": gettext(
+                "Something went wrong on our side; nothing was saved.")}), 500
         try:
-            page = render_template("error.html", title="Something went wrong",
-                                   message="Nothing was saved. Please try again in a minute.")
+            page = render_template(
+                "error.html", title=gettext("Something went wrong"),
+                message=gettext("Nothing was saved. Please try again in a minute."))
         except Exception:  # the page itself failed: answer in plain text
             page = InternalServerError.description
         return page, 500
@@ -73,12 +77,13 @@ def register_error_pages(app: Flask) -> None:
             end_read()
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
         if _wants_json():
-            return jsonify({"error": "The service is briefly unavailable; nothing was saved. "
-                                     f"Try again in {RETRY_AFTER_SECONDS} seconds."}), 503, headers
+            return jsonify({"error": gettext(
+                "The service is briefly unavailable; nothing was saved. Try again in "
+                "%(seconds)s seconds.", seconds=RETRY_AFTER_SECONDS)}), 503, headers
         try:
-            page = render_template("error.html", title="Briefly unavailable",
-                                   message="Nothing was saved. Please try again in a few "
-                                           "seconds.")
+            page = render_template(
+                "error.html", title=gettext("Briefly unavailable"),
+                message=gettext("Nothing was saved. Please try again in a few seconds."))
         except Exception:
             page = "Briefly unavailable. Nothing was saved; please try again in a few seconds."
         return page, 503, headers

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
@@ -65,7 +66,8 @@ def _failed_sign_in(response) -> bool:
     return response.status_code == 200
 
 
-TOO_MANY = "Too many tries; please wait a little, then try again. Nothing was saved."
+TOO_MANY = lazy_gettext("Too many tries; please wait a little, then try again. "
+                        "Nothing was saved.")
 
 
 class Counters:
@@ -157,7 +159,7 @@ def registration(view):
                         for item in _windows(config["RATELIMIT_REGISTRATION_PER_ADDRESS"])]
             wait = current_app.extensions["webinars-counters"].hit(windows)
             if wait is not None:
-                raise TooManyRequests(TOO_MANY, retry_after=wait)
+                raise TooManyRequests(str(TOO_MANY), retry_after=wait)
         return view(*args, **kwargs)
     limited_view.counted_by_counters = True
     return limited_view

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from markupsafe import Markup
 
-from ..core import timezones
+from ..core import languages, timezones
+from .languages import switcher
 
 
 def viewer_zone() -> str | None:
@@ -26,7 +27,14 @@ def register_templating(app: Flask) -> None:
         zone_abbr=timezones.abbreviation,
         duration=timezones.duration_text,
     )
-    app.jinja_env.globals.update(viewer_zone=viewer_zone, zone_options=zone_options)
+    app.jinja_env.globals.update(viewer_zone=viewer_zone, zone_options=zone_options,
+                                 current_language=languages.current,
+                                 language_links=language_links)
+
+
+def language_links() -> list[dict]:
+    """The switcher's links on a page; none in a mail (no request to link from)."""
+    return switcher() if has_request_context() and request.endpoint else []
 
 
 @functools.cache

@@ -25,7 +25,7 @@ def register(slug: str):
     """
     result = seats.register(slug, json_body())
     if isinstance(result, seats.CheckInbox):
-        return jsonify({"status": "check_inbox", "message": seats.CheckInbox.MESSAGE}), 202
+        return jsonify({"status": "check_inbox", "message": str(seats.CheckInbox.MESSAGE)}), 202
     return jsonify(registration_dict(result, event_slug=slug,
                                      position=result.waitlist_position)), 201
 

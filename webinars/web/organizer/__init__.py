@@ -26,6 +26,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_url, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -57,7 +58,7 @@ def require_organizer():
     if session_expired():
         sign_out(everywhere=False)
         # Said instead of the login manager's "please sign in", not besides it.
-        flash("Your session has expired. Please sign in again.", "error")
+        flash(gettext("Your session has expired. Please sign in again."), "error")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
     return None
 
@@ -77,8 +78,8 @@ def from_elsewhere() -> bool:
 def refused_from_elsewhere():
     """The answer to :func:`from_elsewhere`: 403, the session left alone."""
     return render_template(
-        "error.html", title="Not allowed",
-        message="This form did not come from this site, so nothing was done."), 403
+        "error.html", title=gettext("Not allowed"),
+        message=gettext("This form did not come from this site, so nothing was done.")), 403
 
 
 def sign_out(*, everywhere: bool = True) -> None:
@@ -122,7 +123,7 @@ def form_expired(_exc: CSRFError):
         return refused_from_elsewhere()
     if not current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
         return login_manager.unauthorized()
-    flash("The form had expired, so nothing was changed. Please try again.", "error")
+    flash(gettext("The form had expired, so nothing was changed. Please try again."), "error")
     return redirect(_same_page_or_dashboard(), 303)
 
 

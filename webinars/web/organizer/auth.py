@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user
 
 from ... import accounts
@@ -12,7 +13,7 @@ from . import SIGNED_IN_AT, bp, safe_next, session_expired, sign_out
 from .forms import LoginForm
 
 # The same words whether the address is unknown or the password wrong.
-LOGIN_FAILED = "That email and password do not match an organizer account."
+LOGIN_FAILED = lazy_gettext("That email and password do not match an organizer account.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -31,7 +32,7 @@ def login():
     session.permanent = True  # PERMANENT_SESSION_LIFETIME applies
     session[SIGNED_IN_AT] = clock.now().timestamp()
     login_user(accounts.start_session(organizer))
-    flash(f"Signed in as {organizer.email}.")
+    flash(gettext("Signed in as %(email)s.", email=organizer.email))
     return redirect(safe_next(form.next.data) or url_for("organizer.dashboard"), 303)
 
 
@@ -39,5 +40,5 @@ def login():
 def logout():
     """Sign out (a POST with a CSRF token, so that no other site can sign anyone out)."""
     sign_out()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for("organizer.login"), 303)

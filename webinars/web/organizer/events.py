@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from ... import audit
 from ...core import clock, timezones
 from ...core.errors import DomainError
+from ...core.languages import LANGUAGES, native_name
 from ...events import queries as event_queries
 from ...events import service
 from ...models import Event
@@ -27,19 +29,20 @@ _SESSION_FIELD = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?$")
 _LIST_FIELD = re.compile(r"^(\w+)\[\d+\]$")
 _REGISTRATION_FIELD = re.compile(r"^registrations\[(\d+)\]\.(status|attended)(?:\[(\d+)\])?$")
 FIELD_LABELS = {
-    "event": "Event",
-    "title": "Title",
-    "slug": "Address",
-    "description": "Description",
-    "timezone": "Time zone",
-    "capacity": "Capacity",
-    "status": "Status",
-    "registration_closes_at": "Registration closes",
-    "verify_email": "Addresses confirmed",
-    "join_url": "Join link",
-    "reminder_offsets_minutes": "Reminders (minutes before)",
-    "message": "Message sent",
-    "mail": "Mail",
+    "event": lazy_gettext("Event"),
+    "title": lazy_gettext("Title"),
+    "slug": lazy_gettext("Address"),
+    "description": lazy_gettext("Description"),
+    "timezone": lazy_gettext("Time zone"),
+    "capacity": lazy_gettext("Capacity"),
+    "status": lazy_gettext("Status"),
+    "registration_closes_at": lazy_gettext("Registration closes"),
+    "verify_email": lazy_gettext("Addresses confirmed"),
+    "language": lazy_gettext("Language"),
+    "join_url": lazy_gettext("Join link"),
+    "reminder_offsets_minutes": lazy_gettext("Reminders (minutes before)"),
+    "message": lazy_gettext("Message sent"),
+    "mail": lazy_gettext("Mail"),
 }
 
 
@@ -99,7 +102,7 @@ def new_event():
         outcome = service.create_event(body, me())
     except DomainError as exc:
         return _render_form(form, None, exc, rows)
-    _flash_outcome("The event is created.", outcome)
+    _flash_outcome(gettext("The event is created."), outcome)
     return redirect(url_for("organizer.event_page", slug=outcome.event.slug), 303)
 
 
@@ -114,15 +117,16 @@ def edit_event(slug: str):
         return _render_form(form, event)
     body, rows = _body_from_form(form, event)
     if not body:
-        flash("Nothing was changed.")
+        flash(gettext("Nothing was changed."))
         return redirect(url_for("organizer.event_page", slug=event.slug), 303)
     try:
         outcome = service.update_event(event, body, actor=me())
     except DomainError as exc:
         return _render_form(form, event_or_404(slug), exc, rows)
-    message = "The changes are saved."
     if outcome.moved or outcome.added or outcome.cancelled:
-        message += " Registrants are getting an updated invitation."
+        message = gettext("The changes are saved. Registrants are getting an updated invitation.")
+    else:
+        message = gettext("The changes are saved.")
     _flash_outcome(message, outcome)
     return redirect(url_for("organizer.event_page", slug=outcome.event.slug), 303)
 
@@ -132,7 +136,7 @@ def publish(slug: str):
     """Publish a draft: its page and registration open."""
     event = event_or_404(slug)
     return _act(event, lambda: service.update_event(event, {"status": "published"},
-                                                    actor=me()), "The event is published.")
+                                                    actor=me()), gettext("The event is published."))
 
 
 @bp.post("/events/<slug>/unpublish")
@@ -140,7 +144,8 @@ def unpublish(slug: str):
     """Back to draft: the public page goes away and reminders pause."""
     event = event_or_404(slug)
     return _act(event, lambda: service.update_event(event, {"status": "draft"}, actor=me()),
-                "The event is a draft again; its public page is gone until you publish it.")
+                gettext("The event is a draft again; its public page is gone until you "
+                        "publish it."))
 
 
 @bp.post("/events/<slug>/close-registration")
@@ -148,7 +153,7 @@ def close_registration(slug: str):
     """Close registration now."""
     event = event_or_404(slug)
     return _act(event, lambda: service.close_registration(event, actor=me()),
-                "Registration is closed.")
+                gettext("Registration is closed."))
 
 
 @bp.post("/events/<slug>/capacity")
@@ -163,10 +168,13 @@ def change_capacity(slug: str):
         form.capacity.errors = [exc.message]
         return render_event(event_or_404(slug), capacity_form=form, status=exc.status)
     moved_up = len(outcome.promoted)
-    message = "The capacity is " + ("unlimited." if outcome.event.capacity is None
-                                    else f"{outcome.event.capacity} seats.")
+    capacity = outcome.event.capacity
+    message = gettext("The capacity is unlimited.") if capacity is None else ngettext(
+        "The capacity is %(num)d seat.", "The capacity is %(num)d seats.", capacity)
     if moved_up > 0:
-        message += f" {moved_up} from the waiting list got a seat and are being told."
+        message += " " + ngettext(
+            "%(num)d from the waiting list got a seat and is being told.",
+            "%(num)d from the waiting list got a seat and are being told.", moved_up)
     _flash_outcome(message, outcome)
     return redirect(url_for("organizer.event_page", slug=event.slug), 303)
 
@@ -174,10 +182,12 @@ def change_capacity(slug: str):
 # The two sources of "Mail that did not arrive" (webinars.registrations.deliveries).
 _SOURCES = {"mail": deliveries.MAIL, "reminders": deliveries.REMINDER}
 _ACTIONS = {
-    "retry": (deliveries.retry, {"mail": "The message is being sent again.",
-                                 "reminders": "The reminder is being sent again."}),
-    "give-up": (deliveries.give_up, {"mail": "Nothing will retry that message any more.",
-                                     "reminders": "Nothing will retry that reminder any more."}),
+    "retry": (deliveries.retry, {
+        "mail": lazy_gettext("The message is being sent again."),
+        "reminders": lazy_gettext("The reminder is being sent again.")}),
+    "give-up": (deliveries.give_up, {
+        "mail": lazy_gettext("Nothing will retry that message any more."),
+        "reminders": lazy_gettext("Nothing will retry that reminder any more.")}),
 }
 
 
@@ -191,7 +201,7 @@ def undelivered(slug: str, source: str, row_id: int, action: str):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(success[source])
+        flash(str(success[source]))  # a plain str: flashes go in the session
     return redirect(url_for("organizer.event_page", slug=event.slug, _anchor="mail-heading"),
                     303)
 
@@ -205,7 +215,7 @@ def cancel_event(slug: str):
         return render_template("organizer/cancel.html", event=event, confirmed=counted.confirmed,
                                waiting=counted.waiting, button=ButtonForm())
     return _act(event, lambda: service.cancel_event(event, actor=me()),
-                "The event is cancelled. Its registrants are being told.")
+                gettext("The event is cancelled. Its registrants are being told."))
 
 
 # --- helpers ---------------------------------------------------------------
@@ -246,7 +256,9 @@ def _render_form(form: EventForm, event: Event | None, error: DomainError | None
     status = error.status if error else 200
     return render_template("organizer/event_form.html", form=form, event=event,
                            problem=error.message if error else None, placed=placed,
-                           cancelled_sessions=cancelled), status
+                           cancelled_sessions=cancelled,
+                           translation_languages=[(c, native_name(c)) for c in LANGUAGES[1:]]
+                           ), status
 
 
 @dataclass
@@ -266,6 +278,12 @@ def _place_error(form: EventForm, error: DomainError, rows: list[int]) -> _Place
     """
     name = error.field or ""
     placement = _Placement()
+    words = re.match(r"^translations\.(\w+)\.(title|description)$", name)
+    if words and words[1] in form.translations:
+        target = form.translations[words[1]][words[2]]
+        target.errors = [error.message]
+        placement.target = target.id
+        return placement
     match = _SESSION_FIELD.match(name)
     if match and int(match[1]) < len(rows):
         row = form.sessions[rows[int(match[1])]]
@@ -302,12 +320,33 @@ def _form_data(event: Event) -> dict:
         "registration_closes_at": _wall_clock(closes, zone) if closes else "",
         "join_url": event.join_url or "",
         "verify_email": _VERIFY_CHOICE[event.verify_email],
+        "language": event.language,
         "reminder_offsets_minutes": ", ".join(str(m) for m in
                                               event.reminder_offsets_minutes or []),
+        "translations": _translations_shown(event.translations or {}),
         "sessions": [{"id": str(s.id), "title": s.title, "start": _wall_clock(s.start_utc, zone),
                       "end": _wall_clock(s.end_utc, zone), "remove": False}
                      for s in event.scheduled_sessions],
     }
+
+
+def _translations_shown(given: dict) -> dict:
+    """Every language's title and description, empty where none was given."""
+    return {code: {"title": given.get(code, {}).get("title", ""),
+                   "description": given.get(code, {}).get("description", "")}
+            for code in LANGUAGES[1:]}
+
+
+def _translations_submitted(form: EventForm) -> dict:
+    """What the form's translation fields hold, as the API takes it (empty ones left out)."""
+    submitted = {}
+    for code in LANGUAGES[1:]:
+        row = form.translations[code].form
+        words = {"title": (row.title.data or "").strip(),
+                 "description": (row.description.data or "").replace("\r\n", "\n").strip()}
+        if words["title"] or words["description"]:
+            submitted[code] = words
+    return submitted
 
 
 def _wall_clock(instant, zone: str) -> str:
@@ -316,7 +355,7 @@ def _wall_clock(instant, zone: str) -> str:
 
 
 SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
-                 "registration_closes_at", "verify_email", "join_url",
+                 "registration_closes_at", "verify_email", "language", "join_url",
                  "reminder_offsets_minutes")
 _VERIFY_CHOICE = {None: "", True: "yes", False: "no"}
 
@@ -338,9 +377,14 @@ def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[in
             continue
         if name == "slug" and not value and current is None:
             continue  # made from the title
+        if name == "language" and not value:
+            continue  # a form without the field (a script's) keeps the language
         body[name] = _convert(name, value)
     if current is None:
         body["status"] = form.status.data or "published"
+    translations = _translations_submitted(form)
+    if translations != (event.translations or {} if event else {}):
+        body["translations"] = translations
 
     zone_kept = current is not None and submitted["timezone"] == current["timezone"]
     known = {row["id"]: row for row in current["sessions"]} if current else {}
@@ -397,8 +441,9 @@ def _number(value: str | None):
 
 def _session_label(session, event: Event) -> str:
     number = next((n for n, s in enumerate(event.sessions, start=1) if s.id == session.id), 0)
-    label = f"Session {number}"
-    return f"{label}: {session.title}" if session.title else label
+    if session.title:
+        return gettext("Session %(number)s: %(title)s", number=number, title=session.title)
+    return gettext("Session %(number)s", number=number)
 
 
 def _entry_labels(entries: list, event: Event) -> list[str]:
@@ -408,18 +453,22 @@ def _entry_labels(entries: list, event: Event) -> list[str]:
     sessions = {s.id: s for s in event.sessions}
     labels = []
     for entry in entries:
-        label = FIELD_LABELS.get(entry.field, entry.field)
+        label = str(FIELD_LABELS.get(entry.field, entry.field))
         session_match = _SESSION_FIELD.match(entry.field)
         registration_match = _REGISTRATION_FIELD.match(entry.field)
         if session_match and not session_match[2] and int(session_match[1]) in sessions:
             label = _session_label(sessions[int(session_match[1])], event)
         elif registration_match:
-            name = names.get(int(registration_match[1]), f"registration {registration_match[1]}")
+            key = int(registration_match[1])
+            name = names[key] if key in names else gettext("registration %(id)s",
+                                                           id=registration_match[1])
             session = sessions.get(int(registration_match[3] or 0))
             if registration_match[2] == "status":
-                label = f"Registration of {name}"
+                label = gettext("Registration of %(name)s", name=name)
+            elif session:
+                label = gettext("%(name)s attended %(session)s", name=name,
+                                session=_session_label(session, event))
             else:
-                where = _session_label(session, event) if session else "a session"
-                label = f"{name} attended {where}"
+                label = gettext("%(name)s attended a session", name=name)
         labels.append(label)
     return labels

@@ -7,6 +7,7 @@ to that field.
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,16 +25,18 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 
+from ...core.languages import DEFAULT, LANGUAGES, native_name
+
 DATETIME_LOCAL = {"type": "datetime-local"}
 
 
 class LoginForm(FlaskForm):
     """Sign in with an address and a password."""
 
-    email = EmailField("Email", render_kw={"autocomplete": "username", "maxlength": 254,
-                                            "inputmode": "email", "required": True})
-    password = PasswordField("Password", render_kw={"autocomplete": "current-password",
-                                                    "required": True})
+    email = EmailField(lazy_gettext("Email"), render_kw={
+        "autocomplete": "username", "maxlength": 254, "inputmode": "email", "required": True})
+    password = PasswordField(lazy_gettext("Password"), render_kw={
+        "autocomplete": "current-password", "required": True})
     next = HiddenField()
 
 
@@ -44,7 +47,7 @@ class ButtonForm(FlaskForm):
 class TimezoneForm(FlaskForm):
     """The zone the organizer's pages show times in."""
 
-    timezone = StringField("Your time zone", render_kw={
+    timezone = StringField(lazy_gettext("Your time zone"), render_kw={
         "list": "zone-names", "autocomplete": "off", "spellcheck": "false",
         "placeholder": "Asia/Bangkok"})
 
@@ -52,57 +55,88 @@ class TimezoneForm(FlaskForm):
 class TokenForm(FlaskForm):
     """Create an API token."""
 
-    name = StringField("Name of the new token", render_kw={
-        "maxlength": 100, "placeholder": "e.g. reporting script"})
+    name = StringField(lazy_gettext("Name of the new token"), render_kw={
+        "maxlength": 100, "placeholder": lazy_gettext("e.g. reporting script")})
 
 
 class SessionRow(Form):
     """One session of the event form (a plain Form: the outer form carries the CSRF token)."""
 
     id = HiddenField()
-    title = StringField("Title (optional)", render_kw={"maxlength": 200})
-    start = StringField("Starts", render_kw=DATETIME_LOCAL)
-    end = StringField("Ends", render_kw=DATETIME_LOCAL)
-    remove = BooleanField("Cancel this session")
+    title = StringField(lazy_gettext("Title (optional)"), render_kw={"maxlength": 200})
+    start = StringField(lazy_gettext("Starts"), render_kw=DATETIME_LOCAL)
+    end = StringField(lazy_gettext("Ends"), render_kw=DATETIME_LOCAL)
+    remove = BooleanField(lazy_gettext("Cancel this session"))
+
+
+class TranslationRow(Form):
+    """The event's title and description in one more language (a plain Form, inside EventForm)."""
+
+    title = StringField(lazy_gettext("Title"), render_kw={"maxlength": 200})
+    description = TextAreaField(lazy_gettext("Description"), render_kw={"rows": 4})
+
+
+class Translations(Form):
+    """One TranslationRow per language of the site but English, named by its code."""
+
+
+for _code in LANGUAGES[1:]:
+    setattr(Translations, _code, FormField(TranslationRow))
 
 
 class EventForm(FlaskForm):
     """Create or edit an event and its sessions (wall clock in the event's zone)."""
 
-    title = StringField("Title", render_kw={"maxlength": 200, "required": True})
-    slug = StringField("Address (slug)", render_kw={"maxlength": 80, "spellcheck": "false",
-                                                     "autocapitalize": "none"})
-    description = TextAreaField("Description", render_kw={"rows": 6})
-    timezone = StringField("Time zone of the event", render_kw={
+    title = StringField(lazy_gettext("Title"), render_kw={"maxlength": 200, "required": True})
+    slug = StringField(lazy_gettext("Address (slug)"), render_kw={
+        "maxlength": 80, "spellcheck": "false", "autocapitalize": "none"})
+    description = TextAreaField(lazy_gettext("Description"), render_kw={"rows": 6})
+    timezone = StringField(lazy_gettext("Time zone of the event"), render_kw={
         "list": "zone-names", "autocomplete": "off", "spellcheck": "false",
         "placeholder": "America/New_York", "required": True})
-    status = SelectField("Visibility", choices=[SelectChoice("published", "Publish now"),
-                                                SelectChoice("draft", "Save as a draft")],
-                         validate_choice=False)
-    capacity = StringField("Capacity (seats)", render_kw={"type": "number", "min": 1,
-                                                          "inputmode": "numeric"})
-    registration_closes_at = StringField("Registration closes", render_kw=DATETIME_LOCAL)
-    verify_email = SelectField("Confirm addresses before a seat", choices=[
-        SelectChoice("", "When seats are limited (the default)"),
-        SelectChoice("yes", "Always"), SelectChoice("no", "Never")], validate_choice=False)
-    join_url = URLField("Join link", render_kw={"maxlength": 500, "inputmode": "url"})
-    reminder_offsets_minutes = StringField("Reminders (minutes before each session)",
+    status = SelectField(lazy_gettext("Visibility"), choices=[
+        SelectChoice("published", lazy_gettext("Publish now")),
+        SelectChoice("draft", lazy_gettext("Save as a draft"))], validate_choice=False)
+    capacity = StringField(lazy_gettext("Capacity (seats)"), render_kw={
+        "type": "number", "min": 1, "inputmode": "numeric"})
+    registration_closes_at = StringField(lazy_gettext("Registration closes"),
+                                         render_kw=DATETIME_LOCAL)
+    verify_email = SelectField(lazy_gettext("Confirm addresses before a seat"), choices=[
+        SelectChoice("", lazy_gettext("When seats are limited (the default)")),
+        SelectChoice("yes", lazy_gettext("Always")), SelectChoice("no", lazy_gettext("Never"))],
+        validate_choice=False)
+    language = SelectField(lazy_gettext("Language of the title and description"),
+                           choices=[SelectChoice(code, native_name(code)) for code in LANGUAGES],
+                           default=DEFAULT, validate_choice=False)
+    join_url = URLField(lazy_gettext("Join link"), render_kw={"maxlength": 500, "inputmode": "url"})
+    reminder_offsets_minutes = StringField(lazy_gettext("Reminders (minutes before each session)"),
                                            render_kw={"inputmode": "numeric"})
     sessions = FieldList(FormField(SessionRow), min_entries=1)
+    translations = FormField(Translations)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language's fields say which language they are for, to a screen reader too.
+        for code in LANGUAGES[1:]:
+            row = self.translations[code].form
+            row.title.label.text = gettext("Title in %(language)s", language=native_name(code))
+            row.description.label.text = gettext("Description in %(language)s",
+                                                 language=native_name(code))
 
 
 class CapacityForm(FlaskForm):
     """Change the capacity from the event page."""
 
-    capacity = StringField("Capacity (seats)", render_kw={"type": "number", "min": 1,
-                                                          "inputmode": "numeric"})
+    capacity = StringField(lazy_gettext("Capacity (seats)"), render_kw={
+        "type": "number", "min": 1, "inputmode": "numeric"})
 
 
 class MessageForm(FlaskForm):
     """Write to the confirmed or the waiting registrants."""
 
-    audience = RadioField("Send to", choices=[SelectChoice("confirmed", "Confirmed"),
-                                              SelectChoice("waitlisted", "Waiting list")],
-                          default="confirmed", validate_choice=False)
-    subject = StringField("Subject", render_kw={"maxlength": 200, "required": True})
-    body = TextAreaField("Message", render_kw={"rows": 10, "required": True})
+    audience = RadioField(lazy_gettext("Send to"), choices=[
+        SelectChoice("confirmed", lazy_gettext("Confirmed")),
+        SelectChoice("waitlisted", lazy_gettext("Waiting list"))],
+        default="confirmed", validate_choice=False)
+    subject = StringField(lazy_gettext("Subject"), render_kw={"maxlength": 200, "required": True})
+    body = TextAreaField(lazy_gettext("Message"), render_kw={"rows": 10, "required": True})

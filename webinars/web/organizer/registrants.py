@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from ...core import countries, timezones
 from ...core.errors import DomainError, NotFound
@@ -25,7 +27,8 @@ FILTERS = {
     "waitlisted": [RegistrationStatus.WAITLISTED],
     "cancelled": [RegistrationStatus.CANCELLED],
 }
-STATUS_WORDS = {"confirmed": "Confirmed", "waitlisted": "Waiting", "cancelled": "Cancelled"}
+STATUS_WORDS = {"confirmed": lazy_gettext("Confirmed"), "waitlisted": lazy_gettext("Waiting"),
+                "cancelled": lazy_gettext("Cancelled")}
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP:
 # CSV injection); a leading apostrophe makes it text. Tab and CR are on the list too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,7 +46,7 @@ def _status_filter() -> str:
 
 def country_name(code: str) -> str:
     """'Cambodia' for 'KH'; 'Not given' for an empty code."""
-    return countries.country_name(code) or code or "Not given"
+    return countries.country_name(code) or code or gettext("Not given")
 
 
 @bp.get("/events/<slug>/registrations")
@@ -82,18 +85,21 @@ def _back(event: Event):
 def cancel_registration(slug: str, registration_id: int):
     """Cancel someone's registration; they are mailed, the first person waiting moves up."""
     return _act_on(slug, registration_id, lambda r: seats.cancel(r.token, actor=me()),
-                   "The registration of {name} is cancelled; they are being told.")
+                   lambda name: gettext(
+                       "The registration of %(name)s is cancelled; they are being told.",
+                       name=name))
 
 
 @bp.post("/events/<slug>/registrations/<int:registration_id>/promote")
 def promote_registration(slug: str, registration_id: int):
     """Give a free seat to someone on the waiting list, out of turn if need be."""
     return _act_on(slug, registration_id, lambda r: seats.promote(r.token, me()),
-                   "{name} has a seat now and is being told.")
+                   lambda name: gettext("%(name)s has a seat now and is being told.", name=name))
 
 
-def _act_on(slug: str, registration_id: int, action, done: str):
+def _act_on(slug: str, registration_id: int, action, done: Callable[[str], str]):
     # The service decides; this door only reports its answer and goes back.
+    # ``done`` says what was done, in words, given the registrant's name.
     event = event_or_404(slug)
     registration = _registration_of(event, registration_id)
     name = registration.name
@@ -102,7 +108,7 @@ def _act_on(slug: str, registration_id: int, action, done: str):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(done.format(name=name))
+        flash(done(name))
     return _back(event)
 
 
@@ -118,18 +124,21 @@ def registrations_csv(slug: str):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
-        ["Name", "Email", "Status", "Waiting-list position", "Country code", "Country",
-         "Organization", "Time zone", f"Registered at ({zone})", f"Cancelled at ({zone})",
-         "Mail refused"]
-        + [f"Attended session {n}" + (f": {s.title}" if s.title else "")
+        [gettext("Name"), gettext("Email"), gettext("Status"), gettext("Waiting-list position"),
+         gettext("Country code"), gettext("Country"), gettext("Organization"),
+         gettext("Time zone"), gettext("Registered at (%(zone)s)", zone=zone),
+         gettext("Cancelled at (%(zone)s)", zone=zone), gettext("Mail refused")]
+        + [gettext("Attended session %(number)s: %(title)s", number=n, title=s.title)
+           if s.title else gettext("Attended session %(number)s", number=n)
            for n, s in enumerate(sessions, start=1)])
+    attended = gettext("yes")
     for row in _rows(event, _status_filter()):
         writer.writerow([_cell(value) for value in [
             row.name, row.email, row.status, positions.get(row.id, ""), row.country,
             countries.country_name(row.country), row.organization, row.timezone,
             _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
             refused.get(row.id, ""),
-        ] + ["yes" if row.id in present.get(s.id, ()) else "" for s in sessions]])
+        ] + [attended if row.id in present.get(s.id, ()) else "" for s in sessions]])
     # The BOM is how Excel knows the file is UTF-8 (Khmer, Lao, Burmese, Thai names).
     body = "\ufeff" + buffer.getvalue()
     return Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8", headers={
@@ -166,7 +175,8 @@ def session_attendance(slug: str, session_id: int):
         except DomainError as exc:
             problem, status = exc.message, exc.status
         else:
-            flash(f"Attendance saved: {added} checked in, {removed} unchecked.")
+            flash(gettext("Attendance saved: %(added)s checked in, %(removed)s unchecked.",
+                          added=added, removed=removed))
             return redirect(url_for("organizer.session_attendance", slug=event.slug,
                                     session_id=session_id), 303)
         event = event_or_404(slug)
@@ -196,8 +206,8 @@ def message(slug: str):
                 form[exc.field].errors = [exc.message]
             event = event_or_404(slug)
         else:
-            flash(f"Your message is on its way to {sent.count} "
-                  f"{'person' if sent.count == 1 else 'people'}.")
+            flash(ngettext("Your message is on its way to %(num)d person.",
+                           "Your message is on its way to %(num)d people.", sent.count))
             return redirect(url_for("organizer.event_page", slug=event.slug), 303)
     counted = queries.seats(event)
     return render_template("organizer/message.html", event=event, form=form, problem=problem,

@@ -7,6 +7,7 @@ views read their forms without validating them again.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
 
 from ... import accounts
 from ...core.errors import NotFound, ValidationError
@@ -40,7 +41,7 @@ def set_timezone():
     except ValidationError as exc:
         form.timezone.errors = [exc.message]
         return render_settings(zone_form=form, status=422)
-    flash(f"Times are now shown in {me().timezone}.")
+    flash(gettext("Times are now shown in %(zone)s.", zone=me().timezone))
     return redirect(url_for("organizer.settings"), 303)
 
 
@@ -58,7 +59,8 @@ def revoke_token(token_id: int):
     try:
         row = accounts.revoke_token(me(), token_id)
     except NotFound:
-        return render_template("error.html", title="Not found",
-                               message="There is no such token."), 404
-    flash(f"The token {row.prefix}… is revoked; calls with it are refused from now on.")
+        return render_template("error.html", title=gettext("Not found"),
+                               message=gettext("There is no such token.")), 404
+    flash(gettext("The token %(prefix)s… is revoked; calls with it are refused from now on.",
+                  prefix=row.prefix))
     return redirect(url_for("organizer.settings"), 303)

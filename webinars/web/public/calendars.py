@@ -7,10 +7,12 @@ only asks for the data, answers conditional requests and sets the headers.
 from __future__ import annotations
 
 from flask import Response, request
+from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
 from ...calendars import ics, links
 from ...core import links as addresses
+from ...core.languages import DEFAULT
 from ...events import queries as event_queries
 from ...registrations import queries
 from . import bp
@@ -24,7 +26,9 @@ FEED_CACHE_CONTROL = "public, max-age=300"
 def event_ics(slug: str):
     """The public ``.ics`` of one published (or cancelled) event; drafts are 404."""
     event = event_queries.get_event(slug)  # NotFound is the app's 404 page
-    response = _ics(ics.event_calendar(event), f"{event.slug}.ics")
+    # Shared caches keep one copy: written in the event's own language.
+    with force_locale(event.language):
+        response = _ics(ics.event_calendar(event), f"{event.slug}.ics")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -33,7 +37,9 @@ def event_ics(slug: str):
 def registration_ics(token: str):
     """A registrant's own ``.ics`` (join link once confirmed), found by their token."""
     registration = queries.by_token(token)
-    response = _ics(ics.registrant_calendar(registration), f"{registration.event.slug}.ics")
+    with force_locale(registration.language):
+        response = _ics(ics.registrant_calendar(registration),
+                        f"{registration.event.slug}.ics")
     # It holds the join link and the key to the manage page: no shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -50,7 +56,8 @@ def feed_ics():
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = Response(status=304)
     else:
-        body = ics.feed(event_queries.feed_events(), stamp=last_modified)
+        with force_locale(DEFAULT):  # one copy for every subscriber's cache
+            body = ics.feed(event_queries.feed_events(), stamp=last_modified)
         response = _ics(body, "calendar.ics", attachment=False)
     response.set_etag(etag)
     if last_modified is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ...core import clock
@@ -11,6 +12,7 @@ from ...events.queries import get_event
 from ...models import RegistrationStatus
 from ...registrations import bots, queries, seats, verification
 from .. import limits
+from ..languages import prefer
 from ..templating import viewer_zone
 from . import bp
 from .forms import CancelForm, RegistrationForm
@@ -18,6 +20,7 @@ from .forms import CancelForm, RegistrationForm
 
 def render_event(event, form: RegistrationForm, status: int = 200, problem: str | None = None):
     """The event page with its registration form (and any errors)."""
+    prefer(event=event.language)
     form.shown.data = _shown().dumps(clock.now().timestamp())
     counted = queries.seats(event)
     return render_template("public/event.html", event=event, form=form, problem=problem,
@@ -53,9 +56,10 @@ def register(slug: str):
     event = get_event(slug)  # NotFound is the app's 404 page
     form = RegistrationForm()
     if not form.validate_on_submit():
-        return render_event(event, form, 400, "The form had expired. Please submit it again.")
+        return render_event(event, form, 400,
+                            gettext("The form had expired. Please submit it again."))
     data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
-                                                "timezone")}
+                                                "timezone", "language")}
     try:
         bots.check_form(trap=form.fax.data or "", seconds_on_page=_seconds_on_page(form),
                         min_seconds=float(current_app.config["REGISTRATION_FORM_MIN_SECONDS"]))
@@ -68,16 +72,16 @@ def register(slug: str):
         return render_event(event, form, 409, exc.message)
     if isinstance(result, seats.CheckInbox):
         # Nothing about the registration: whoever typed the address may not own it.
-        flash(seats.CheckInbox.MESSAGE)
+        flash(str(seats.CheckInbox.MESSAGE))
         return redirect(url_for("public.event_page", slug=event.slug), 303)
     return _landed(result)
 
 
 def _landed(result: seats.Registered):
     if result.status == RegistrationStatus.CONFIRMED:
-        flash("You are registered. A confirmation is on its way to your inbox.")
+        flash(gettext("You are registered. A confirmation is on its way to your inbox."))
     else:
-        flash("The event is full: you are on the waiting list. We have emailed you.")
+        flash(gettext("The event is full: you are on the waiting list. We have emailed you."))
     return redirect(url_for("public.manage", token=result.token), 303)
 
 
@@ -93,6 +97,7 @@ def confirm_page(token: str):
 
 def _confirm_page(token: str, problem: str | None = None, status: int = 200):
     request = verification.pending(token)  # NotFound says the link expired
+    prefer(registrant=request.language, event=request.event.language)
     response = render_template("public/confirm.html", request=request, event=request.event,
                                zone=request.timezone or viewer_zone() or "UTC",
                                form=CancelForm(), problem=problem)
@@ -117,6 +122,7 @@ def confirm(token: str):
 def manage(token: str):
     """Status, the sessions in the registrant's zone, and a cancel button."""
     registration = queries.by_token(token)
+    prefer(registrant=registration.language, event=registration.event.language)
     response = render_template(
         "public/manage.html", registration=registration, event=registration.event,
         zone=viewer_zone() or registration.timezone,
@@ -129,10 +135,10 @@ def cancel(token: str):
     """Cancel from the manage page."""
     form = CancelForm()
     if not form.validate_on_submit():
-        flash("The page had expired; please press Cancel again.", "error")
+        flash(gettext("The page had expired; please press Cancel again."), "error")
         return redirect(url_for("public.manage", token=token), 303)
     seats.cancel(token)
-    flash("Your registration is cancelled. A confirmation is on its way.")
+    flash(gettext("Your registration is cancelled. A confirmation is on its way."))
     return redirect(url_for("public.manage", token=token), 303)
 
 
