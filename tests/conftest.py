@@ -13,11 +13,14 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
@@ -52,6 +55,18 @@ def with_search_path(url: str, schema: str) -> str:
     """The PostgreSQL URL with every connection's search_path set to ``schema``."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def pytest_sessionstart(session):
+    """Build the catalogs' .mo files when a .po is newer (scripts/test does; a bare pytest too)."""
+    for po in (Path(__file__).resolve().parent.parent / "webinars" / "translations").glob(
+            "*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source, locale=po.parent.parent.name)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
 
 
 def make_app(database_url: str, instance_path, **extra):

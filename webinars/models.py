@@ -221,7 +221,20 @@ class RegistrationStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Registration(db.Model):
+class ApplicantColumns:
+    """What a person typed when registering, kept alike by a registration and a request."""
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    email_key: Mapped[str] = mapped_column(sa.String(254))
+    organization: Mapped[str] = mapped_column(sa.String(200), default="")
+    country: Mapped[str] = mapped_column(sa.String(8), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: The language of everything mailed to them (webinars.core.languages).
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+
+
+class Registration(ApplicantColumns, db.Model):
     """A person's place at an event: confirmed, waiting, or cancelled.
 
     The count of confirmed rows is the only truth about seats taken; no
@@ -241,14 +254,6 @@ class Registration(db.Model):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     # The registrant's key to their manage page: unguessable, never the row id.
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    email: Mapped[str] = mapped_column(sa.String(254))
-    email_key: Mapped[str] = mapped_column(sa.String(254))
-    organization: Mapped[str] = mapped_column(sa.String(200), default="")
-    country: Mapped[str] = mapped_column(sa.String(8), default="")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    #: The language of everything mailed to them (webinars.core.languages).
-    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     status: Mapped[str] = mapped_column(sa.String(16))
     # Order on the waiting list (first come, first promoted).
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
@@ -265,7 +270,7 @@ class Registration(db.Model):
     event: Mapped[Event] = relationship()
 
 
-class RegistrationRequest(db.Model):
+class RegistrationRequest(ApplicantColumns, db.Model):
     """A registration waiting for its address to be confirmed: it holds no seat.
 
     Made when an event verifies addresses (Event.verify_email); the mailed
@@ -284,14 +289,6 @@ class RegistrationRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    email: Mapped[str] = mapped_column(sa.String(254))
-    email_key: Mapped[str] = mapped_column(sa.String(254))
-    organization: Mapped[str] = mapped_column(sa.String(200), default="")
-    country: Mapped[str] = mapped_column(sa.String(8), default="")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    #: The language of everything mailed to them (webinars.core.languages).
-    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
