@@ -28,6 +28,15 @@ from .forms import ButtonForm, CapacityForm, EventForm
 _SESSION_FIELD = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?$")
 _LIST_FIELD = re.compile(r"^(\w+)\[\d+\]$")
 _REGISTRATION_FIELD = re.compile(r"^registrations\[(\d+)\]\.(status|attended)(?:\[(\d+)\])?$")
+# What each kind of mail (webinars.mail.compose.KINDS) is called for organizers.
+MAIL_KINDS = {
+    "confirmation": lazy_gettext("confirmation"), "waitlisted": lazy_gettext("waiting-list notice"),
+    "promotion": lazy_gettext("seat offer"), "update": lazy_gettext("schedule change"),
+    "cancellation": lazy_gettext("cancellation"), "reminder": lazy_gettext("reminder"),
+    "message": lazy_gettext("organizers' message"),
+    "manage-link": lazy_gettext("registration link"),
+    "verify": lazy_gettext("address confirmation"), "lockout": lazy_gettext("sign-in warning"),
+}
 FIELD_LABELS = {
     "event": lazy_gettext("Event"),
     "title": lazy_gettext("Title"),
@@ -81,7 +90,8 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
         button=ButtonForm(), zone=my_zone(), now=clock.now(),
         attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
         entries=list(zip(entries, _entry_labels(entries, event), strict=True)),
-        session_label=lambda s: _session_label(s, event), undelivered=undelivered), status
+        session_label=lambda s: _session_label(s, event), undelivered=undelivered,
+        mail_kind=lambda kind: str(MAIL_KINDS.get(kind, kind))), status
 
 
 @bp.get("/events/<slug>")
