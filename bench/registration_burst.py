@@ -219,7 +219,8 @@ def run_limits(args) -> None:
         for _ in range(args.limit_rounds):
             for enabled in (False, True):
                 if args.limits_storage.startswith("redis"):
-                    redis.Redis.from_url(args.limits_storage).flushdb()
+                    redis.Redis.from_url(
+                        args.limits_storage.replace("redis+unix://", "unix://", 1)).flushdb()
                 port = free_port()
                 env = {"WEBINARS_DATABASE_URL": url, "WEBINARS_SCHEDULER": "off",
                        "WEBINARS_MAIL_DELIVERY": "manual", "WEBINARS_SECRET_KEY": "bench",

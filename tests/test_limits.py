@@ -3,6 +3,7 @@ password; the counts are shared by every worker through Redis (issue 15)."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -282,3 +283,35 @@ def test_three_gunicorn_workers_keep_one_count_in_redis(postgres_url, tmp_path):
     # The premise: each worker counted some of them.
     assert len(workers_that_answered(log, ("201", "429"))) == 3
     assert codes.count(201) == 10 and codes.count(429) == 11
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server to start here")
+def test_a_redis_on_a_unix_socket_is_shared_too(database_url, tmp_path, frozen_clock):
+    # Flask-Limiter spells it redis+unix://; the registration counters must
+    # read the same setting the same way, not fall back to counting alone.
+    socket_path = tmp_path / "redis.sock"
+    server = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(socket_path),
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(socket_path.exists, timeout=20, interval=0.05)
+        shared = {**LIMITS, "RATELIMIT_STORAGE_URL": f"redis+unix://{socket_path}"}
+        workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
+        with workers[0].app_context():
+            organizer = accounts.create_organizer("o@example.org", PASSWORD)
+            token = accounts.create_token(organizer)
+            workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                                          headers={"Authorization": f"Bearer {token}"})
+        codes = []
+        for n in range(12):
+            worker = workers[n % 2]
+            with worker.app_context():
+                codes.append(worker.test_client().post(
+                    "/api/v1/events/tctp/registrations", json=person(n)).status_code)
+        assert codes.count(201) == 10 and codes.count(429) == 2
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

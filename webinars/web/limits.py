@@ -83,9 +83,10 @@ class Counters:
     """
 
     def __init__(self, storage_url: str):
-        self.redis = (redis.Redis.from_url(storage_url, socket_timeout=1,
-                                           socket_connect_timeout=1)
-                      if storage_url.startswith(("redis://", "rediss://", "unix://")) else None)
+        # Flask-Limiter's name for a Redis on a Unix socket is redis+unix://; redis-py's unix://.
+        url = storage_url.replace("redis+unix://", "unix://", 1)
+        self.redis = (redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+                      if url.startswith(("redis://", "rediss://", "unix://")) else None)
         self.script = self.redis.register_script(_HIT) if self.redis is not None else None
         self.memory = MemoryStorage()
         self.redis_down = False
