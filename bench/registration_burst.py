@@ -243,7 +243,8 @@ def run_limits(args) -> None:
           f"registration")
     print(f"  limits off (baseline) {', '.join(f'{r:.0f}' for r in rates[False])} req/s, "
           f"median {off:.0f}")
-    print(f"  limits on (Redis)     {', '.join(f'{r:.0f}' for r in rates[True])} req/s, "
+    print(f"  limits on ({args.limits_storage.split(':')[0]:8})"
+          f" {', '.join(f'{r:.0f}' for r in rates[True])} req/s, "
           f"median {on:.0f}")
     print(f"  on / off: {on / off:.3f} (a loss of {100 * (1 - on / off):.1f}%); "
           f"refused {refused}; seats {'exactly C, in order' if seats['ok'] else 'WRONG'}")

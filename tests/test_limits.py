@@ -315,3 +315,36 @@ def test_a_redis_on_a_unix_socket_is_shared_too(database_url, tmp_path, frozen_c
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the Redis runs go with the PostgreSQL runs")
+def test_a_first_try_is_counted_at_home_and_the_bound_is_the_limit_plus_the_workers(
+        database_url, tmp_path, frozen_clock):
+    # Participants each from their own address never wait for Redis; one
+    # address trying again is counted there from its second try in a worker
+    # on, so two workers let at most one try more than the limit through.
+    store = redis.Redis(host="127.0.0.1", port=6379, db=6)
+    store.flushdb()
+    shared = {**LIMITS, "RATELIMIT_REGISTRATION_PER_IP": "3 per minute",
+              "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/6"}
+    workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
+    with workers[0].app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        token = accounts.create_token(organizer)
+        workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
+                                      headers={"Authorization": f"Bearer {token}"})
+
+    def post(n: int, address: str) -> int:
+        worker = workers[n % 2]
+        with worker.app_context():
+            return worker.test_client().post(
+                "/api/v1/events/tctp/registrations", json=person(n),
+                environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert [post(n, f"198.51.100.{n}") for n in range(20)] == [201] * 20
+    assert store.dbsize() == 0, "a burst from many addresses asked Redis nothing"
+    codes = [post(n, "203.0.113.9") for n in range(100, 110)]
+    assert 3 <= codes.count(201) <= 3 + 1 and codes.count(429) == 10 - codes.count(201)
+    for worker in workers:
+        with worker.app_context():
+            db.engine.dispose()

@@ -13,9 +13,12 @@ they saw (ProxyFix, in create_app): never a header anyone can send.
 from __future__ import annotations
 
 import functools
+import heapq
 import logging
 import math
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -24,7 +27,6 @@ from flask_babel import lazy_gettext
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
 from .. import accounts
@@ -71,15 +73,22 @@ TOO_MANY = lazy_gettext("Too many tries; please wait a little, then try again. "
 
 
 class Counters:
-    """Fixed windows for every limit of a request, counted in one storage round trip.
+    """Fixed windows for every limit of a request: counted here, shared through Redis.
 
     Flask-Limiter sends one command per limit and walks its decorators on
     each request: with Redis, registration's four windows cost a burst 30%
-    of its rate, one window still 18% (docs/performance.md). Here all of
-    them are one script (:data:`_HIT`), on the same storage URL; with
-    memory storage, or while Redis is down, the counts are this process's
-    (as Flask-Limiter's fallback does).
-    Keys carry Flask-Limiter's prefix, so its ``reset()`` clears them too.
+    of its rate, one script for all of them still 15-19%
+    (docs/performance.md). So each process counts in its own memory first,
+    and asks Redis only for a key it has seen before in this window: the
+    burst of a programme's participants, each from an address of their own,
+    never waits for Redis, while one address trying again goes through the
+    shared count from its second try in a process on. The price: each
+    process may let one try per key and window through that Redis has not
+    heard of yet, so with W workers a limit of N lets at most N + W - 1
+    through. A key's local tries go to Redis with its next one
+    (:data:`_HIT`), so nothing is lost. With memory storage, or while Redis
+    is down, the process's own count decides. Keys carry Flask-Limiter's
+    prefix, so its ``reset()`` clears them too.
     """
 
     def __init__(self, storage_url: str):
@@ -88,27 +97,61 @@ class Counters:
         self.redis = (redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
                       if url.startswith(("redis://", "rediss://", "unix://")) else None)
         self.script = self.redis.register_script(_HIT) if self.redis is not None else None
-        self.memory = MemoryStorage()
+        self.local: dict[str, _Local] = {}
+        self.expiring: list[tuple[float, str]] = []  # a heap: (when, key)
+        self.lock = threading.Lock()
         self.redis_down = False
         self.retry_redis_at = 0.0  # while it is down, tried again every RETRY_REDIS seconds
 
     def hit(self, windows: list[tuple[RateLimitItem, str, str]]) -> int | None:
         """Count one hit in each ``(limit, scope, key)``; seconds to wait if any is over."""
+        now = time.monotonic()
         keys = [f"LIMITS:{item.key_for(scope, key)}" for item, scope, key in windows]
-        counts = None
-        if self.redis is not None and time.monotonic() >= self.retry_redis_at:
-            counts = self._redis_hit(keys, windows)
-        if counts is None:
-            counts = [(self.memory.incr(k, item.get_expiry()),
-                       self.memory.get_expiry(k) - time.time())
-                      for k, (item, _, _) in zip(keys, windows, strict=True)]
-        waits = [ttl for (count, ttl), (item, _, _) in zip(counts, windows, strict=True)
-                 if count > item.amount]
+        with self.lock:
+            self._forget_expired(now)
+            counts = [self._count_here(k, item, now) for k, (item, _, _) in zip(
+                keys, windows, strict=True)]
+            seen_before = any(entry.total > 1 for entry in counts)
+            unsent = [(k, item, entry, entry.unsent) for k, (item, _, _), entry in zip(
+                keys, windows, counts, strict=True) if entry.unsent]
+        answer = None
+        if (self.redis is not None and seen_before and unsent
+                and now >= self.retry_redis_at):
+            answer = self._redis_hit(unsent)
+        if answer is not None:
+            with self.lock:  # another thread may have counted meanwhile: keep its tries
+                for _, _, entry, sent in unsent:
+                    entry.unsent -= sent
+            totals = [(count, ttl, item) for (count, ttl), (_, item, _, _) in zip(
+                answer, unsent, strict=True)]
+        else:
+            totals = [(entry.total, entry.expires - now, item)
+                      for entry, (item, _, _) in zip(counts, windows, strict=True)]
+        waits = [ttl for count, ttl, item in totals if count > item.amount]
         return max(1, math.ceil(max(waits))) if waits else None
 
-    def _redis_hit(self, keys, windows) -> list[tuple[int, float]] | None:
+    def _count_here(self, key: str, item: RateLimitItem, now: float) -> _Local:
+        entry = self.local.get(key)
+        if entry is None or entry.expires <= now:
+            entry = self.local[key] = _Local(expires=now + item.get_expiry())
+            heapq.heappush(self.expiring, (entry.expires, key))
+        entry.total += 1
+        entry.unsent += 1
+        return entry
+
+    def _forget_expired(self, now: float) -> None:
+        while self.expiring and self.expiring[0][0] <= now:
+            when, key = heapq.heappop(self.expiring)
+            entry = self.local.get(key)
+            if entry is not None and entry.expires == when:
+                del self.local[key]
+
+    def _redis_hit(self, unsent) -> list[tuple[int, float]] | None:
+        args = []
+        for _, item, _, sent in unsent:
+            args += [sent, item.get_expiry()]
         try:
-            answer = self.script(keys=keys, args=[item.get_expiry() for item, _, _ in windows])
+            answer = self.script(keys=[k for k, _, _, _ in unsent], args=args)
         except redis.RedisError:
             if not self.redis_down:
                 log.warning("Rate limit storage unreachable: counting in memory meanwhile")
@@ -121,16 +164,27 @@ class Counters:
         return list(zip(answer[::2], answer[1::2], strict=True))
 
 
+@dataclass
+class _Local:
+    """One key's window in this process: its tries, and those Redis has not been told of."""
+
+    expires: float
+    total: int = 0
+    unsent: int = 0
+
+
 #: Seconds between tries of a Redis that was down (each may wait for its timeout).
 RETRY_REDIS = 5
 
-# Every window of a request, counted in one command: INCR, a new key's
-# expiry, and the seconds left (atomic, as Redis runs a script alone).
+# Every window of a request, counted in one command: INCRBY the tries this
+# process has not sent yet, a new key's expiry, and the seconds left
+# (atomic, as Redis runs a script alone). ARGV holds (tries, seconds) pairs.
 _HIT = """
 local out = {}
 for i, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  local tries = tonumber(ARGV[2 * i - 1])
+  local count = redis.call('INCRBY', key, tries)
+  if count == tries then redis.call('EXPIRE', key, ARGV[2 * i]) end
   out[2 * i - 1] = count
   out[2 * i] = redis.call('TTL', key)
 end
