@@ -59,6 +59,13 @@ def test_a_participant_reads_registers_and_is_mailed_in_their_language(
     sessions = page.locator(".when-event").first.inner_text()
     assert month(code) in sessions and "2027" in sessions
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "wider than the phone"
+    # The script's line in the viewer's zone: in the page's language, or in digits
+    # where the browser has no data for it, never in English words.
+    yours = page.locator(".viewer-time").first.inner_text()
+    assert page.locator(".viewer-time").first.get_attribute("data-zone") in (
+        "Asia/Yangon", "Asia/Rangoon")  # browsers still say Rangoon
+    if code != "en" and code != "vi":
+        assert not re.search(r"[A-Za-z]{2,}", yours), yours
 
     page.get_by_label(say(code, "Full name"), exact=True).fill("Aung Aung")
     page.get_by_label(say(code, "Email"), exact=True).fill(f"aung-{code}@example.org")

@@ -11,6 +11,9 @@
   var language = document.documentElement.lang || "en";
   // Intl's "en" is American English; the server writes English as read worldwide.
   var locale = language === "en" ? "en-001" : language;
+  // A browser may lack the page's language (Debian's Chromium has no Khmer,
+  // Lao or Burmese data): then only numbers are shown, never English words.
+  var known = Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0;
 
   function format(date, options) {
     options.timeZone = zone;
@@ -18,6 +21,10 @@
   }
 
   function dayAndTime(date) {
+    if (!known) {
+      return new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "2-digit", month: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(date).replace(",", "");
+    }
     return format(date, { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
                           minute: "2-digit", hourCycle: "h23" });
   }
@@ -34,13 +41,22 @@
   // "Myanmar Time", "ເວລາມຽນມາ": the zone named in the page's language. Browsers
   // still report Yangon as Asia/Rangoon, so its IANA name is never shown.
   function zoneName(date) {
+    if (!known) { return offset(date); }
     try {
       var parts = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "longGeneric" })
         .formatToParts(date);
       var name = parts.find(function (p) { return p.type === "timeZoneName"; });
       if (name) { return name.value; }
     } catch (e) { /* an older browser: the offset below */ }
-    return format(date, { timeZoneName: "shortOffset" }).split(" ").pop();
+    return offset(date);
+  }
+
+  // "+07:00", "+06:30": digits that read the same in every language.
+  function offset(date) {
+    var parts = new Intl.DateTimeFormat("en-GB", { timeZone: zone, timeZoneName: "longOffset" })
+      .formatToParts(date);
+    var name = (parts.find(function (p) { return p.type === "timeZoneName"; }) || {}).value;
+    return (name || "GMT").replace("GMT", "") || "+00:00";
   }
 
   document.querySelectorAll("[data-utc-start]").forEach(function (block) {
