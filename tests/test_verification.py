@@ -190,3 +190,15 @@ def test_the_organizer_form_sets_it(app, client, organizer):
     assert event.capacity == 30 and event.verify_email is False
     app.config["VERIFY_EMAIL"] = "limited"
     assert register(client, "mekong", person(1)).status_code == 201
+
+
+def test_a_stranger_repeating_the_form_mails_its_owner_a_handful_of_links(
+        app, client, tctp, frozen_clock):
+    # The rate limits are off in these tests: the bound is the service's own.
+    answers = [register(client, tctp, person(1)) for _ in range(8)]
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.get_data() for a in answers}) == 1  # nothing tells the eighth from the first
+    assert len(confirm_links(app)) == verification.MAX_WAITING
+    frozen_clock.advance(hours=24, seconds=1)  # the links expired: the owner may ask again
+    register(client, tctp, person(1))
+    assert len(confirm_links(app)) == verification.MAX_WAITING + 1

@@ -209,8 +209,7 @@ def warn_of_lockout(email: str, client: str, until: datetime, window: timedelta)
             return False
         zone = organizer.timezone or "UTC"
         values = {"organizer": organizer, "client": client,
-                  "until": f"{timezones.format_when(until, zone, with_year=True)} "
-                           f"({timezones.city(zone)}, {timezones.abbreviation(until, zone)})"}
+                  "until": timezones.format_moment(until, zone)}
         queue(compose(kind="lockout", to_name=organizer.name, to_email=organizer.email,
                       subject=gettext("Sign-in to your organizer account is paused"),
                       text=render_template("emails/lockout.txt", **values),

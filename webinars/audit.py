@@ -20,6 +20,10 @@ from .models import AuditEntry, Event, EventSession, Organizer, SessionStatus
 AT_FIRST_SESSION = "when the first session starts"
 
 
+#: The language the trail's values are written in: they are kept as text, and
+#: one organizer's page language must not become another's history.
+STORED = "en"
+
 #: The actor of what an operator does on the server's command line.
 COMMAND_LINE = "command line"
 
@@ -65,9 +69,7 @@ def describe(event: Event) -> dict[str, str]:
         "timezone": zone,
         "capacity": "unlimited" if event.capacity is None else str(event.capacity),
         "status": str(event.status),
-        "registration_closes_at": (timezones.format_when(closes, zone, with_year=True)
-                                   + f" ({timezones.city(zone)}, "
-                                   f"{timezones.abbreviation(closes, zone)})"
+        "registration_closes_at": (timezones.format_moment(closes, zone, STORED)
                                    if closes else AT_FIRST_SESSION),
         "join_url": event.join_url or "",
         "verify_email": {None: "when seats are limited", True: "yes", False: "no"}[
@@ -85,7 +87,8 @@ def session_text(session: EventSession, zone: str) -> str:
     """'Part 1: Mon 1 Nov 2027, 09:00–11:30 (Singapore, +08)', or 'cancelled'."""
     if session.status != SessionStatus.SCHEDULED:
         return "cancelled"
-    when = timezones.format_range(session.start_utc, session.end_utc, zone, with_year=True)
+    when = timezones.format_range(session.start_utc, session.end_utc, zone, with_year=True,
+                                  locale=STORED)
     return f"{session.title}: {when}" if session.title else when
 
 

@@ -279,6 +279,14 @@ def _date_and_time(date: str, time: str, locale: str) -> str:
     return pattern.replace("{1}", date).replace("{0}", time)
 
 
+def format_moment(instant: datetime, zone_name: str, locale: str | None = None) -> str:
+    """'Mon, 1 Nov 2027, 09:00 (Singapore, +08)': one moment, with the place whose clock it is."""
+    place = city(zone_name, locale)
+    label = abbreviation(instant, zone_name)
+    when = format_when(instant, zone_name, with_year=True, locale=locale)
+    return f"{when} ({place if place == label else f'{place}, {label}'})"
+
+
 def format_range(start: datetime, end: datetime, zone_name: str, *, with_year: bool = False,
                  locale: str | None = None) -> str:
     """'Thu, 15 Jul, 09:00–10:30 (Bangkok, +07)': a session as read in one zone."""

@@ -63,6 +63,11 @@ def text(value: object, field: str, *, max_length: int, required: bool = False,
     return value
 
 
+def is_token(value: object) -> bool:
+    """Whether ``value`` could be one of the app's link tokens (``secrets.token_urlsafe``)."""
+    return isinstance(value, str) and 16 <= len(value) <= 64
+
+
 def is_slug(value: object) -> bool:
     """Whether ``value`` could be an event's slug (see :func:`slug`)."""
     return isinstance(value, str) and len(value) <= 80 and bool(_SLUG.fullmatch(value))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 
-from ..core import clock, countries
+from ..core import clock, countries, validation
 from ..core.db import db
 from ..core.errors import NotFound
 from ..models import (
@@ -147,7 +147,7 @@ def _by_rule(rule: str, limited: bool) -> bool:
 def by_token(token: str) -> Registration:
     """The registration with this manage token, or NotFound."""
     registration = None
-    if isinstance(token, str) and 16 <= len(token) <= 64:
+    if validation.is_token(token):
         registration = db.session.scalar(sa.select(Registration).where(
             Registration.token == token))
     if registration is None:

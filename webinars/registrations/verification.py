@@ -17,7 +17,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext
 
-from ..core import clock
+from ..core import clock, validation
 from ..core.db import db
 from ..core.errors import NotFound
 from ..core.transactions import write_transaction
@@ -27,20 +27,30 @@ from . import mails
 #: How long a mailed link can be confirmed.
 LIFETIME = timedelta(hours=24)
 
+#: Links waiting at once for one address at one event; more requests mail nothing.
+MAX_WAITING = 3
+
 #: Said for a link that is unknown, used or expired alike.
 EXPIRED = lazy_gettext("This confirmation link has expired or was used already. Register "
                        "again on the event's page to get a new one.")
 
 
-def request(event_id: int, applicant) -> RegistrationRequest:
+def request(event_id: int, applicant) -> RegistrationRequest | None:
     """Keep a registration request and mail its link, in the caller's write transaction.
 
     Every request has its own link, so the one the owner confirms carries
-    the details they typed, not a stranger's; how often an address is
-    mailed is bounded by the per-address limit on registrations
-    (webinars.web.limits).
+    the details they typed, not a stranger's. While :data:`MAX_WAITING`
+    links for the address wait unconfirmed, a further request is neither
+    kept nor mailed (None): whatever the doors' rate limits, a stranger
+    repeating the form sends its owner a handful of mails a day, no more.
     """
     now = clock.now()
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(RegistrationRequest).where(
+        RegistrationRequest.event_id == event_id,
+        RegistrationRequest.email_key == applicant.email.lower(),
+        RegistrationRequest.expires_at > now))
+    if waiting >= MAX_WAITING:
+        return None
     row = RegistrationRequest(
         event_id=event_id, token=secrets.token_urlsafe(32), name=applicant.name,
         email=applicant.email, email_key=applicant.email.lower(),
@@ -56,7 +66,7 @@ def request(event_id: int, applicant) -> RegistrationRequest:
 def pending(token: str) -> RegistrationRequest:
     """The request behind a mailed link, while it can be confirmed; else NotFound."""
     row = None
-    if isinstance(token, str) and 16 <= len(token) <= 64:
+    if validation.is_token(token):
         row = db.session.scalar(sa.select(RegistrationRequest).where(
             RegistrationRequest.token == token, RegistrationRequest.expires_at > clock.now()))
     if row is None:

@@ -66,11 +66,6 @@ def switcher() -> list[dict]:
              "url": url_for(endpoint, **values, lang=code)} for code in LANGUAGES]
 
 
-def alternates() -> list[dict]:
-    """``hreflang`` alternates of a public page: its address in each language."""
-    return [{"code": link["code"], "url": link["url"]} for link in switcher()]
-
-
 def wire(app: Flask) -> None:
     """Flask-Babel with the selector; remember a ``?lang=`` choice in a cookie."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
