@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import test_reminders
 from babel import Locale
 from babel.messages.pofile import read_po
 from organizer_helpers import event_form, post, sign_in
@@ -13,8 +14,11 @@ from test_reminders import START
 from test_reminders import register as register_for_reminders
 from test_translations import CATALOGS
 
-from webinars.core.languages import LANGUAGES, native_name
+from webinars.core.languages import LANGUAGES, formatting_locale, native_name
 from webinars.reminders import sending
+
+# The Mekong webinar of tests/test_reminders.py, shared.
+mekong = test_reminders.mekong
 
 
 def translated(code: str, message: str) -> str:
@@ -25,13 +29,6 @@ def translated(code: str, message: str) -> str:
 
 def html_lang(response) -> str:
     return re.search(r'<html lang="([\w-]+)"', response.get_data(as_text=True))[1]
-
-
-@pytest.fixture
-def mekong(client, auth):
-    assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"),
-                       headers=auth).status_code == 201
-    return "mekong"
 
 
 def test_the_order_of_choices(client, mekong):
@@ -131,7 +128,7 @@ def test_reminders_and_updates_are_mailed_in_the_registrants_language(
 
 def month_name(code: str, number: int) -> str:
     """The abbreviated month as CLDR writes it in ``code`` (as the mails do)."""
-    return Locale.parse(code).months["format"]["abbreviated"][number]
+    return Locale.parse(formatting_locale(code)).months["format"]["abbreviated"][number]
 
 
 def test_organizers_write_the_translations_in_the_form(app, client, organizer):

@@ -47,6 +47,38 @@ def person(n: int) -> dict:
     return {"name": f"Bot {n}", "email": f"bot{n}@example.org", "timezone": "Asia/Bangkok"}
 
 
+def publish_workshop(app, capacity: int | None = None) -> None:
+    """An organizer and the event "tctp" in ``app``'s database, made through the API."""
+    with app.app_context():
+        organizer = accounts.create_organizer("o@example.org", PASSWORD)
+        auth = {"Authorization": f"Bearer {accounts.create_token(organizer)}"}
+        assert app.test_client().post("/api/v1/events", headers=auth, json=dict(
+            MEKONG, slug="tctp", capacity=capacity)).status_code == 201
+
+
+def register_in_turn(workers, numbers, address_of=None) -> list[int]:
+    """Register person(n) for each n, through each worker in turn, as gunicorn hands them out.
+
+    ``address_of(n)``: the client address of the n-th request (default: the test client's).
+    """
+    codes = []
+    for n in numbers:
+        worker = workers[n % len(workers)]
+        environ = {"REMOTE_ADDR": address_of(n)} if address_of else {}
+        with worker.app_context():
+            codes.append(worker.test_client().post(
+                "/api/v1/events/tctp/registrations", json=person(n),
+                environ_base=environ).status_code)
+            db.session.remove()
+    return codes
+
+
+def dispose(*apps) -> None:
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def seats_taken() -> int:
     db.session.rollback()
     return db.session.scalar(sa.select(sa.func.count()).select_from(Registration))
@@ -146,12 +178,9 @@ def test_a_forged_forwarded_for_is_not_believed_without_a_trusted_proxy(limited)
 def test_behind_a_trusted_proxy_each_participant_has_their_own_count(database_url, tmp_path,
                                                                      frozen_clock):
     app = make_app(database_url, tmp_path / "instance", TRUSTED_PROXIES=1, **LIMITS)
+    publish_workshop(app)
     with app.app_context():
-        organizer = accounts.create_organizer("o@example.org", PASSWORD)
-        token = accounts.create_token(organizer)
         client = app.test_client()
-        client.post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                    headers={"Authorization": f"Bearer {token}"})
         codes = [client.post("/api/v1/events/tctp/registrations", json=person(n),
                              headers={"X-Forwarded-For": f"10.0.{n // 250}.{n % 250}"})
                  .status_code for n in range(30)]
@@ -165,21 +194,10 @@ def test_every_worker_shares_one_count_through_redis(database_url, tmp_path, fro
     shared = {**LIMITS, "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7"}
     workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
     limiter.reset()  # what an earlier run left in this test database of Redis
-    with workers[0].app_context():
-        organizer = accounts.create_organizer("o@example.org", PASSWORD)
-        token = accounts.create_token(organizer)
-        workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                                      headers={"Authorization": f"Bearer {token}"})
-    codes = []
-    for n in range(16):  # alternately through each worker, as gunicorn hands them out
-        worker = workers[n % 2]
-        with worker.app_context():
-            codes.append(worker.test_client().post(
-                "/api/v1/events/tctp/registrations", json=person(n)).status_code)
+    publish_workshop(workers[0])
+    codes = register_in_turn(workers, range(16))
     assert codes.count(201) == 10 and codes.count(429) == 6
-    for worker in workers:
-        with worker.app_context():
-            db.engine.dispose()
+    dispose(*workers)
 
 
 def test_registration_goes_on_when_the_limits_storage_is_down(database_url, tmp_path,
@@ -188,12 +206,9 @@ def test_registration_goes_on_when_the_limits_storage_is_down(database_url, tmp_
     # count in memory meanwhile (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
     app = make_app(database_url, tmp_path / "instance", **LIMITS,
                    RATELIMIT_STORAGE_URL=f"redis://127.0.0.1:{free_port()}")
+    publish_workshop(app)
     with app.app_context():
-        organizer = accounts.create_organizer("o@example.org", PASSWORD)
-        token = accounts.create_token(organizer)
         client = app.test_client()
-        client.post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                    headers={"Authorization": f"Bearer {token}"})
         codes = [client.post("/api/v1/events/tctp/registrations", json=person(n)).status_code
                  for n in range(12)]
         assert codes.count(201) == 10 and codes.count(429) == 2
@@ -265,12 +280,8 @@ def all_three_workers_up(port: int, log: Path) -> bool:
 def test_three_gunicorn_workers_keep_one_count_in_redis(postgres_url, tmp_path):
     clock.set_source(None)  # real processes, real time
     app = make_app(postgres_url, tmp_path / "instance")
-    with app.app_context():
-        organizer = accounts.create_organizer("o@example.org", PASSWORD)
-        auth = {"Authorization": f"Bearer {accounts.create_token(organizer)}"}
-        app.test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp", capacity=30),
-                               headers=auth)
-        db.engine.dispose()
+    publish_workshop(app, capacity=30)
+    dispose(app)
     redis.Redis(host="127.0.0.1", port=6379, db=8).flushdb()
     port, log = free_port(), tmp_path / "access.log"
     server = start_gunicorn(postgres_url, port, "redis://127.0.0.1:6379/8", tmp_path)
@@ -297,21 +308,10 @@ def test_a_redis_on_a_unix_socket_is_shared_too(database_url, tmp_path, frozen_c
         wait_until(socket_path.exists, timeout=20, interval=0.05)
         shared = {**LIMITS, "RATELIMIT_STORAGE_URL": f"redis+unix://{socket_path}"}
         workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
-        with workers[0].app_context():
-            organizer = accounts.create_organizer("o@example.org", PASSWORD)
-            token = accounts.create_token(organizer)
-            workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                                          headers={"Authorization": f"Bearer {token}"})
-        codes = []
-        for n in range(12):
-            worker = workers[n % 2]
-            with worker.app_context():
-                codes.append(worker.test_client().post(
-                    "/api/v1/events/tctp/registrations", json=person(n)).status_code)
+        publish_workshop(workers[0])
+        codes = register_in_turn(workers, range(12))
         assert codes.count(201) == 10 and codes.count(429) == 2
-        for worker in workers:
-            with worker.app_context():
-                db.engine.dispose()
+        dispose(*workers)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -328,23 +328,9 @@ def test_a_first_try_is_counted_at_home_and_the_bound_is_the_limit_plus_the_work
     shared = {**LIMITS, "RATELIMIT_REGISTRATION_PER_IP": "3 per minute",
               "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/6"}
     workers = [make_app(database_url, tmp_path / f"worker{n}", **shared) for n in range(2)]
-    with workers[0].app_context():
-        organizer = accounts.create_organizer("o@example.org", PASSWORD)
-        token = accounts.create_token(organizer)
-        workers[0].test_client().post("/api/v1/events", json=dict(MEKONG, slug="tctp"),
-                                      headers={"Authorization": f"Bearer {token}"})
-
-    def post(n: int, address: str) -> int:
-        worker = workers[n % 2]
-        with worker.app_context():
-            return worker.test_client().post(
-                "/api/v1/events/tctp/registrations", json=person(n),
-                environ_base={"REMOTE_ADDR": address}).status_code
-
-    assert [post(n, f"198.51.100.{n}") for n in range(20)] == [201] * 20
+    publish_workshop(workers[0])
+    assert register_in_turn(workers, range(20), lambda n: f"198.51.100.{n}") == [201] * 20
     assert store.dbsize() == 0, "a burst from many addresses asked Redis nothing"
-    codes = [post(n, "203.0.113.9") for n in range(100, 110)]
+    codes = register_in_turn(workers, range(100, 110), lambda n: "203.0.113.9")
     assert 3 <= codes.count(201) <= 3 + 1 and codes.count(429) == 10 - codes.count(201)
-    for worker in workers:
-        with worker.app_context():
-            db.engine.dispose()
+    dispose(*workers)

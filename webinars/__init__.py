@@ -2,9 +2,9 @@
 
 The packages, from the bottom up (each imports only those below it; the
 order is checked by import-linter, see pyproject.toml):
-``core`` ← ``models`` ← ``locks`` ← ``mail`` | ``calendars`` | ``accounts`` |
-``audit`` ← ``reminders`` ← ``registrations`` ← ``events`` ← ``worker`` ←
-``metrics`` ← ``web`` ← ``cli``. docs/architecture.md walks through them.
+``core`` ← ``models`` ← ``locks`` | ``claims`` ← ``mail`` | ``calendars`` |
+``audit`` ← ``accounts`` ← ``reminders`` ← ``registrations`` ← ``events`` ←
+``worker`` ← ``metrics`` ← ``web`` ← ``cli``. docs/architecture.md walks through them.
 """
 
 from __future__ import annotations
