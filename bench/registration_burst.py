@@ -3,6 +3,7 @@
     .venv/bin/python bench/registration_burst.py [--clients 32] [--seconds 10]
         [--capacity 100] [--workers CORES] [--skip-sqlite]
     .venv/bin/python bench/registration_burst.py --limits [--limit-rounds 3]
+        [--limits-storage redis://127.0.0.1:6379/9 | redis+unix:///path | memory://]
 
 PostgreSQL: the app under gunicorn (WEBINARS_SCHEDULER=off, mail composed
 and delivered to a local SMTP sink by one scheduler process; both at the
@@ -107,10 +108,9 @@ def wait_for_mail(database_url: str, timeout: float = 120) -> float:
         engine.dispose()
 
 
-def gunicorn(app: str, port: int, workers: int, chdir: Path | None = None,
-             threads: int = 1) -> list[str]:
+def gunicorn(app: str, port: int, workers: int, chdir: Path | None = None) -> list[str]:
     args = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-            "--log-level", "warning", "--backlog", "2048", "--threads", str(threads)]
+            "--log-level", "warning", "--backlog", "2048"]
     if chdir:
         args += ["--chdir", str(chdir)]
     return args + [app]
@@ -228,8 +228,8 @@ def run_limits(args) -> None:
                        "WEBINARS_VERIFY_EMAIL": "never", "WEBINARS_TRUSTED_PROXIES": "1",
                        "WEBINARS_RATELIMIT_ENABLED": "true" if enabled else "false",
                        "WEBINARS_RATELIMIT_STORAGE_URL": args.limits_storage}
-                with running(gunicorn("webinars:create_app()", port, args.workers,
-                                      threads=args.threads), env, port):
+                with running(gunicorn("webinars:create_app()", port, args.workers), env,
+                             port):
                     warm_up(f"http://127.0.0.1:{port}")
                     result = wrk(f"http://127.0.0.1:{port}/api/v1/events/bench/registrations",
                                  clients=args.clients, seconds=args.seconds, register=True,
@@ -290,8 +290,6 @@ def main() -> None:
     parser.add_argument("--limit-rounds", type=int, default=3)
     parser.add_argument("--limits-storage", default=LIMITS_REDIS,
                         help="where the --limits runs count (memory:// for each worker alone)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="gunicorn threads per worker in the --limits runs")
     args = parser.parse_args()
     print("Registration burst on", machine())
     if args.limits:
