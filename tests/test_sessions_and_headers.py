@@ -52,6 +52,28 @@ def test_a_cross_site_post_neither_acts_nor_signs_the_organizer_out(app, client,
     assert client.get("/api/v1/events/mekong").json["status"] == "published"
 
 
+def test_an_expired_public_form_comes_back_as_typed_and_changes_nothing(app, client, auth):
+    client.post("/api/v1/events", json=dict(MEKONG, slug="mekong"), headers=auth)
+    client.get("/events/mekong")  # the visitor's session, whose form token went stale
+    person = {"name": "Chan Sokha", "email": "sokha@example.org", "timezone": "Asia/Phnom_Penh"}
+    form = client.post("/events/mekong/register", data={**person, "csrf_token": "stale"})
+    page = form.get_data(as_text=True)
+    assert form.status_code == 400 and "The form had expired" in page
+    assert 'value="Chan Sokha"' in page and 'value="sokha@example.org"' in page
+    assert client.get("/api/v1/events/mekong").json["seats_left"] is None  # unlimited: no row
+    token = client.post("/api/v1/events/mekong/registrations", json=person).json["token"]
+    cancel = client.post(f"/registrations/{token}/cancel", data={"csrf_token": "stale"})
+    assert cancel.status_code == 303 and cancel.headers["Location"] == f"/registrations/{token}"
+    assert "press Cancel again" in client.get(cancel.headers["Location"]).get_data(as_text=True)
+    assert client.get(f"/api/v1/registrations/{token}").json["status"] == "confirmed"
+    gone = client.post("/registrations/" + "x" * 32 + "/cancel", data={"csrf_token": "stale"})
+    assert gone.status_code == 404
+    # From another site (no session cookie): refused, and no cookie set.
+    attacker = app.test_client()
+    refused = attacker.post("/events/mekong/register", data=person)
+    assert refused.status_code == 403 and "Set-Cookie" not in refused.headers
+
+
 @pytest.mark.parametrize("url", ["/", "/events/mekong", "/organizer/login",
                                  "/api/v1/events", "/healthz", "/nowhere"])
 def test_every_answer_keeps_out_of_frames_and_sniffing(client, auth, url):

@@ -117,8 +117,9 @@ def test_confirming_through_the_pages(app, client, tctp):
     assert "Chan &lt;b&gt;Sokha&lt;/b&gt;" in html and "Confirm my registration" in html
     db.session.rollback()
     assert row_count() == 0  # opening the link (a mail scanner does) decides nothing
-    without_csrf = client.post(f"/registrations/confirm/{link}")
+    without_csrf = client.post(f"/registrations/confirm/{link}")  # its token went stale
     assert without_csrf.status_code == 400 and row_count() == 0
+    assert "press the button again" in without_csrf.get_data(as_text=True)
     done = client.post(f"/registrations/confirm/{link}",
                        data={"csrf_token": csrf_token(client, f"/registrations/confirm/{link}")})
     assert done.status_code == 303 and done.headers["Location"].startswith("/registrations/")

@@ -21,7 +21,6 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -36,7 +35,7 @@ from ...core import clock
 from ...core.errors import NotFound
 from ...events.queries import get_event
 from ...models import Event, Organizer
-from ..extensions import login_manager
+from ..extensions import from_elsewhere, login_manager, refused_from_elsewhere
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
@@ -61,25 +60,6 @@ def require_organizer():
         flash(gettext("Your session has expired. Please sign in again."), "error")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
     return None
-
-
-def from_elsewhere() -> bool:
-    """A form posted without this site's session cookie: from another site, most likely.
-
-    The cookie is SameSite=Lax, so a cross-site POST arrives without it. An
-    answer that wrote to the session (the sign-in page's "please sign in",
-    a flash) would set a new cookie over the organizer's real one and sign
-    them out: such a request is refused without touching the session.
-    """
-    return request.method not in ("GET", "HEAD", "OPTIONS") and \
-        current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-
-
-def refused_from_elsewhere():
-    """The answer to :func:`from_elsewhere`: 403, the session left alone."""
-    return render_template(
-        "error.html", title=gettext("Not allowed"),
-        message=gettext("This form did not come from this site, so nothing was done.")), 403
 
 
 def sign_out(*, everywhere: bool = True) -> None:

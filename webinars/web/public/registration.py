@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ...core import clock
-from ...core.errors import Conflict, ValidationError
+from ...core.errors import Conflict, NotFound, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
 from ...registrations import bots, queries, seats, verification
 from .. import limits
+from ..extensions import from_elsewhere, refused_from_elsewhere
 from ..languages import prefer
 from ..templating import viewer_zone
 from . import bp
@@ -54,10 +56,7 @@ def event_page(slug: str):
 def register(slug: str):
     """Take the form; land on the manage page, or show the form again with messages."""
     event = get_event(slug)  # NotFound is the app's 404 page
-    form = RegistrationForm()
-    if not form.validate_on_submit():
-        return render_event(event, form, 400,
-                            gettext("The form had expired. Please submit it again."))
+    form = RegistrationForm()  # its CSRF token was checked before this ran (form_expired)
     data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
                                                 "timezone", "language")}
     try:
@@ -109,7 +108,7 @@ def _confirm_page(token: str, problem: str | None = None, status: int = 200):
 def confirm(token: str):
     """Confirm the address: the seat is decided now, in the order people confirm.
 
-    CSRFProtect has checked the button's token before this runs.
+    CSRFProtect has checked the button's token before this runs (form_expired).
     """
     try:
         result = seats.confirm_address(token)
@@ -132,14 +131,38 @@ def manage(token: str):
 
 @bp.post("/registrations/<token>/cancel")
 def cancel(token: str):
-    """Cancel from the manage page."""
-    form = CancelForm()
-    if not form.validate_on_submit():
-        flash(gettext("The page had expired; please press Cancel again."), "error")
-        return redirect(url_for("public.manage", token=token), 303)
+    """Cancel from the manage page (CSRFProtect checked the button's token: form_expired)."""
     seats.cancel(token)
     flash(gettext("Your registration is cancelled. A confirmation is on its way."))
     return redirect(url_for("public.manage", token=token), 303)
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_exc: CSRFError):
+    """A form whose CSRF token expired (a page left open for hours): shown again, as typed.
+
+    Nothing was done. A form from another site is refused without a word
+    to the session, which would sign a signed-in organizer out.
+    """
+    if from_elsewhere():
+        return refused_from_elsewhere()
+    args = request.view_args or {}
+    try:
+        if request.endpoint == "public.register":
+            return render_event(get_event(args["slug"]), RegistrationForm(), 400,
+                                gettext("The form had expired. Please submit it again."))
+        if request.endpoint == "public.confirm":
+            return _confirm_page(args["token"], gettext(
+                "The page had expired; please press the button again."), 400)
+        if request.endpoint == "public.cancel":
+            queries.by_token(args["token"])
+            flash(gettext("The page had expired; please press Cancel again."), "error")
+            return redirect(url_for("public.manage", token=args["token"]), 303)
+    except NotFound as exc:  # the event, the link or the registration is gone
+        return render_template("error.html", title=gettext("Not found"),
+                               message=exc.message), 404
+    return render_template("error.html", title=gettext("Bad request"),
+                           message=gettext("The form had expired. Please try again.")), 400
 
 
 # The token is in the URL: keep it out of Referer headers, caches and search engines.
