@@ -116,4 +116,8 @@ def test_every_absolute_address_is_the_route_it_names(app):
         assert links.registrant_calendar_url(token) == \
             url_for("public.registration_ics", token=token, _external=True)
         assert links.event_url(slug) == url_for("public.event_page", slug=slug, _external=True)
+        assert links.invitation_url(token) == url_for("public.invited", token=token,
+                                                      _external=True)
+        assert links.confirm_url(token) == url_for("public.confirm_page", token=token,
+                                                   _external=True)
         assert links.feed_url() == url_for("public.feed_ics", _external=True)

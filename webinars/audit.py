@@ -75,12 +75,26 @@ def describe(event: Event) -> dict[str, str]:
         "verify_email": {None: "when seats are limited", True: "yes", False: "no"}[
             event.verify_email],
         "language": event.language,
+        "admission": str(event.admission),
+        "invite_only": "yes" if event.invite_only else "no",
+        "allowed_domains": ", ".join(event.allowed_domains or []),
+        "admit_invited": "yes" if event.admit_invited else "no",
         "reminder_offsets_minutes": ", ".join(
             str(m) for m in event.reminder_offsets_minutes or []) or "none",
     }
     for session in event.sessions:
         values[f"sessions[{session.id}]"] = session_text(session, zone)
+    for question in event.questions or []:
+        values[f"questions[{question['key']}]"] = question_text(question)
     return values
+
+
+def question_text(question: dict) -> str:
+    """'choice, required: Your role (Speaker / Participant)', for the history."""
+    options = " / ".join(question.get("options") or [])
+    required = ", required" if question.get("required") else ""
+    return f"{question['kind']}{required}: {question['label']}" + (f" ({options})"
+                                                                   if options else "")
 
 
 def session_text(session: EventSession, zone: str) -> str:

@@ -13,8 +13,9 @@ from . import accounts, audit
 from .core import timezones
 from .core.errors import DomainError
 from .events import demo
+from .events.queries import get_event
 from .events.service import refresh_timezones
-from .registrations import deliveries, seats
+from .registrations import deliveries, invitations, queries, seats
 from .reminders import queries as reminder_queries
 from .worker import drain, scheduler
 
@@ -90,14 +91,22 @@ def register_cli(app: Flask) -> None:
     @click.option("--country", default="", help="BN, KH, ID, LA, MY, MM, PH, SG, TH, VN, "
                   "TL, US or other.")
     @click.option("--timezone", "zone", default="UTC", help="IANA zone for their mails.")
+    @click.option("--answer", "answers", multiple=True, metavar="KEY=VALUE",
+                  help="An answer to one of the event's questions; repeat a key for several "
+                  "options, yes/no for a box.")
     @_sends_mail(app)
     def register(slug: str, email: str, name: str, organization: str, country: str,
-                 zone: str) -> None:
-        """Register someone for an event (same rules as the form and the API)."""
+                 zone: str, answers: tuple[str, ...]) -> None:
+        """Register someone for an event (same rules as the form and the API).
+
+        The operator vouches for the person: the address is not verified and,
+        where the event admits by approval, they are admitted.
+        """
         try:
             result = seats.register(slug, {
                 "name": name, "email": email, "organization": organization,
-                "country": country, "timezone": zone}, actor=audit.COMMAND_LINE)
+                "country": country, "timezone": zone,
+                "answers": _answers(slug, answers)}, actor=audit.COMMAND_LINE)
         except DomainError as exc:
             _fail(exc)
         if isinstance(result, seats.CheckInbox):
@@ -107,6 +116,76 @@ def register_cli(app: Flask) -> None:
         position = result.waitlist_position
         click.echo(f"{result.status}" + (f" (waiting list #{position})" if position else ""))
         click.echo(result.token)
+
+    def _answers(slug: str, given: tuple[str, ...]) -> dict:
+        # Several options are a list, as the API sends them; anything else one value.
+        try:
+            kinds = {q["key"]: q["kind"] for q in get_event(slug).questions or []}
+        except DomainError as exc:
+            _fail(exc)
+        answers: dict = {}
+        for item in given:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected KEY=VALUE.", param_hint="--answer")
+            if kinds.get(key) == "choices":
+                answers.setdefault(key, []).append(value)
+            else:
+                answers[key] = value
+        return answers
+
+    @app.cli.command("approve")
+    @click.argument("slug")
+    @click.argument("emails", nargs=-1, required=True)
+    @_sends_mail(app)
+    def approve(slug: str, emails: tuple[str, ...]) -> None:
+        """Admit pending applications by address: a seat each while free, else the waiting list."""
+        _decide(slug, emails, seats.approve)
+
+    @app.cli.command("decline")
+    @click.argument("slug")
+    @click.argument("emails", nargs=-1, required=True)
+    @_sends_mail(app)
+    def decline(slug: str, emails: tuple[str, ...]) -> None:
+        """Decline pending applications by address; each applicant is told."""
+        _decide(slug, emails, seats.decline)
+
+    def _decide(slug: str, emails: tuple[str, ...], decide) -> None:
+        try:
+            event = get_event(slug, include_drafts=True)
+            found = queries.by_addresses(event.id, list(emails))
+            missing = sorted({e.lower() for e in emails} - {r.email_key for r in found})
+            decision = decide(event.id, [r.id for r in found], audit.COMMAND_LINE)
+        except DomainError as exc:
+            _fail(exc)
+        for registration in decision.decided:
+            click.echo(f"{registration.email}: {registration.status}")
+        for registration in decision.skipped:
+            click.echo(f"{registration.email}: not pending ({registration.status}); "
+                       "left as it was", err=True)
+        for email in missing:
+            click.echo(f"{email}: no registration for this event", err=True)
+        if decision.skipped or missing:
+            raise SystemExit(1)
+
+    @app.cli.command("invite")
+    @click.argument("slug")
+    @click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
+    @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+    @_sends_mail(app)
+    def invite(slug: str, csv_file, dry_run: bool) -> None:
+        """Invite the people of a CSV file (name, email, language, country): one mail each."""
+        try:
+            event = get_event(slug, include_drafts=True)
+            plan = invitations.invite(event.id, invitations.read_csv(csv_file.read()),
+                                      dry_run=dry_run, actor=audit.COMMAND_LINE)
+        except DomainError as exc:
+            _fail(exc)
+        for row in plan.rows:
+            click.echo(f"line {row.line}: {row.outcome:10} {row.email}"
+                       + (f"  {row.reason}" if row.reason else ""))
+        verb = "would be invited" if dry_run else "invited"
+        click.echo(f"{plan.count('new')} {verb}; {plan.count('invalid')} bad row(s).")
 
     # A manage token may begin with "-" (URL-safe base64): an argument, not an option.
     @app.cli.command("cancel-registration", context_settings={"ignore_unknown_options": True})

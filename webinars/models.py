@@ -34,6 +34,13 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Admission(enum.StrEnum):
+    """Who decides a seat: first come, first served, or the programme's approval."""
+
+    OPEN = "open"
+    APPROVAL = "approval"
+
+
 class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
@@ -106,6 +113,18 @@ class Event(db.Model):
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
         sa.JSON, default=lambda: [1440, 60]
     )
+    #: What the form asks beyond name and address (webinars.registrations.questions).
+    questions: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    #: Admission.OPEN, or APPROVAL: a registration waits (pending) for an organizer.
+    admission: Mapped[str] = mapped_column(sa.String(16), default=Admission.OPEN,
+                                           server_default="open")
+    #: Only invited addresses, or addresses in ``allowed_domains``, may register.
+    invite_only: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                              server_default=sa.false())
+    allowed_domains: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    #: In approval mode, an invited person is admitted without review.
+    admit_invited: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                                server_default=sa.false())
     # How many registrations are waiting, kept by webinars.registrations in
     # the same locked transaction as every move onto or off the waiting list,
     # so that a new registration learns its place without counting the queue
@@ -219,6 +238,10 @@ class RegistrationStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
+    #: Applied to an event that admits by approval: holds no seat yet.
+    PENDING = "pending"
+    #: An organizer declined the application.
+    DECLINED = "declined"
 
 
 class ApplicantColumns:
@@ -232,6 +255,9 @@ class ApplicantColumns:
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     #: The language of everything mailed to them (webinars.core.languages).
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    #: {question key: answer} as checked by webinars.registrations.questions; kept
+    #: when the question changes or goes, so that what people said stays readable.
+    answers: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
 
 class Registration(ApplicantColumns, db.Model):
@@ -291,6 +317,33 @@ class RegistrationRequest(ApplicantColumns, db.Model):
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    event: Mapped[Event] = relationship()
+
+
+class Invitation(db.Model):
+    """An organizer invited this address: one mail, and a link that fills the form.
+
+    Unique per event and address (``email_key``, as registrations compare
+    them), so importing a list again invites nobody twice. ``mailed_at`` is
+    set in the transaction that queues the invitation mail.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "email_key", name="uq_invitations_event_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    email_key: Mapped[str] = mapped_column(sa.String(254))
+    country: Mapped[str] = mapped_column(sa.String(8), default="")
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
 

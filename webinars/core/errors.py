@@ -45,6 +45,10 @@ class Unauthorized(DomainError, status=401):
     """No valid credentials."""
 
 
+class Forbidden(DomainError, status=403):
+    """The asker may not do this (an address the event did not invite)."""
+
+
 class NotFound(DomainError, status=404):
     """The thing asked for does not exist (or is not visible to the asker)."""
 

@@ -27,6 +27,11 @@ def confirm_url(token: str) -> str:
     return f"{base_url()}/registrations/confirm/{token}"
 
 
+def invitation_url(token: str) -> str:
+    """An invitee's personal link: the event's form, filled in for them."""
+    return f"{base_url()}/invitations/{token}"
+
+
 def registrant_calendar_url(token: str) -> str:
     """A registrant's own ``.ics``."""
     return f"{base_url()}/registrations/{token}.ics"

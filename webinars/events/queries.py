@@ -33,10 +33,11 @@ def get_event(slug: str, *, include_drafts: bool = False) -> Event:
 
 
 def upcoming_events(limit: int | None = None) -> list[Event]:
-    """Published events that have not ended, soonest first."""
+    """Published events that have not ended, soonest first; not those by invitation only."""
     query = (
         sa.select(Event)
-        .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > clock.now())
+        .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > clock.now(),
+               sa.not_(Event.invite_only))
         .order_by(Event.starts_at, Event.id)
         .options(sa.orm.selectinload(Event.sessions))
     )
@@ -50,9 +51,10 @@ def in_feed():
 
     Cancelled events stay until their end so that subscribed calendars learn
     of the cancellation (STATUS:CANCELLED) instead of losing the entry.
+    An event by invitation only is not advertised in it.
     """
     return sa.and_(Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
-                   Event.ends_at > clock.now())
+                   Event.ends_at > clock.now(), sa.not_(Event.invite_only))
 
 
 def feed_events() -> list[Event]:

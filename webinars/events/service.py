@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -28,8 +29,8 @@ from ..core import clock, languages, timezones, validation
 from ..core.db import db
 from ..core.errors import BadRequest, Conflict, DomainError, NotFound, ValidationError
 from ..core.transactions import end_read, write_transaction
-from ..models import Event, EventSession, EventStatus, Organizer, SessionStatus
-from ..registrations import mails, queries, seats
+from ..models import Admission, Event, EventSession, EventStatus, Organizer, SessionStatus
+from ..registrations import mails, queries, questions, seats
 from ..reminders import planning
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ MAX_OFFSET_MINUTES = 60 * 24 * 60
 EDITABLE = {
     "title", "slug", "description", "timezone", "capacity", "status",
     "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
-    "verify_email", "language", "translations",
+    "verify_email", "language", "translations", "questions", "admission", "invite_only",
+    "allowed_domains", "admit_invited",
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
@@ -91,6 +93,7 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
         verify_email=_verify_email(data.get("verify_email")),
         language=languages.language(data.get("language") or languages.DEFAULT),
         translations=_translations(data.get("translations") or {}),
+        **_admission_fields(data),
     )
     event.registration_closes_at = _closes_at(data.get("registration_closes_at"), zone_name,
                                               warnings)
@@ -191,6 +194,7 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         new["language"] = languages.language(data["language"])
     if "translations" in data:
         new["translations"] = _translations(data["translations"])
+    new.update(_admission_fields({key: data[key] for key in _ADMISSION if key in data}))
     if "reminder_offsets_minutes" in data:
         new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
     if "slug" in data and data["slug"] != event.slug:
@@ -347,6 +351,52 @@ def _translations(value: object) -> dict[str, dict[str, str]]:
         if entry["title"] or entry["description"]:
             kept[code] = entry
     return kept
+
+
+_ADMISSION = ("questions", "admission", "invite_only", "allowed_domains", "admit_invited")
+# A domain name in its ASCII form: labels of letters, digits and hyphens.
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                     r"[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+def _admission_fields(data: dict) -> dict:
+    """Who may register and what they are asked: the fields present in ``data``, checked."""
+    fields: dict = {}
+    if "questions" in data:
+        fields["questions"] = questions.read_questions(data["questions"] or [])
+    if "admission" in data:
+        if data["admission"] not in set(Admission):
+            raise ValidationError(gettext("admission must be open or approval."), "admission")
+        fields["admission"] = Admission(data["admission"])
+    for key in ("invite_only", "admit_invited"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ValidationError(gettext("Expected true or false."), key)
+            fields[key] = data[key]
+    if "allowed_domains" in data:
+        fields["allowed_domains"] = _domains(data["allowed_domains"])
+    return fields
+
+
+def _domains(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 50:
+        raise ValidationError(gettext("Expected a list of at most 50 domains."),
+                              "allowed_domains")
+    domains = []
+    for n, item in enumerate(value):
+        try:
+            domain = item.strip().lstrip("@").lower().encode("idna").decode() \
+                if isinstance(item, str) else ""
+        except UnicodeError:
+            domain = ""
+        if not _DOMAIN.fullmatch(domain):
+            raise ValidationError(gettext("Expected a domain such as mfa.gov.kh."),
+                                  f"allowed_domains[{n}]")
+        if domain not in domains:
+            domains.append(domain)
+    return domains
 
 
 def _verify_email(value: object) -> bool | None:

@@ -27,7 +27,8 @@ from flask import current_app
 from ..core import clock
 
 KINDS = {"confirmation", "waitlisted", "promotion", "update", "cancellation", "reminder",
-         "message", "manage-link", "verify", "lockout"}
+         "message", "manage-link", "verify", "lockout", "application", "approved", "declined",
+         "invitation"}
 
 
 @dataclass(frozen=True)

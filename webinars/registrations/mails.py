@@ -23,6 +23,8 @@ from ..models import (
     RegistrationRequest,
     RegistrationStatus,
 )
+from ..models import Invitation as EventInvitation
+from . import questions
 from .queries import waitlist_position
 
 # Every mail is written in the language of the person it goes to
@@ -33,7 +35,10 @@ def registered(registration: Registration, position: int | None = None) -> None:
     """Confirmation (with invitations) or waiting-list notice (``position``: its place)."""
     with force_locale(registration.language):
         title = registration.event.local_title
-        if registration.status == RegistrationStatus.CONFIRMED:
+        if registration.status == RegistrationStatus.PENDING:
+            _send(registration, "application",
+                  gettext("Application received: %(title)s", title=title))
+        elif registration.status == RegistrationStatus.CONFIRMED:
             _with_invitations(registration, "confirmation",
                               gettext("Registered: %(title)s", title=title))
         elif position is not None:
@@ -71,6 +76,42 @@ def address_check(request: RegistrationRequest, *, hours: int) -> None:
                           html=render_template("emails/verify.html", **values))
     upcoming = event.next_session(clock.now())
     queue(message, "verify", about_at=upcoming.start_utc if upcoming else None)
+
+
+def approved(registration: Registration) -> None:
+    """An organizer admitted the application: a seat (with the invitations), or a place in line."""
+    with force_locale(registration.language):
+        title = registration.event.local_title
+        if registration.status == RegistrationStatus.CONFIRMED:
+            _with_invitations(registration, "approved",
+                              gettext("You are admitted: %(title)s", title=title))
+        else:
+            _send(registration, "approved",
+                  gettext("Admitted to the waiting list: %(title)s", title=title))
+
+
+def declined(registration: Registration) -> None:
+    """An organizer declined the application."""
+    with force_locale(registration.language):
+        _send(registration, "declined", gettext(
+            "About your application: %(title)s", title=registration.event.local_title))
+
+
+def invited(invitation: EventInvitation) -> None:
+    """An invitation to register, with the personal link that fills the form."""
+    event = invitation.event
+    zone = event.timezone
+    with force_locale(invitation.language):
+        values = {"event": event, "zone": zone, "invitation": invitation,
+                  "sessions": [session_times(s, event, zone) for s in event.scheduled_sessions],
+                  "invite_url": links.invitation_url(invitation.token),
+                  "event_url": links.event_url(event.slug)}
+        message = compose(kind="invitation", to_name=invitation.name, to_email=invitation.email,
+                          subject=gettext("You are invited: %(title)s", title=event.local_title),
+                          text=render_template("emails/invited.txt", **values),
+                          html=render_template("emails/invited.html", **values))
+    upcoming = event.next_session(clock.now())
+    queue(message, "invitation", about_at=upcoming.start_utc if upcoming else None)
 
 
 def promoted(registration: Registration) -> None:
@@ -182,6 +223,7 @@ def _send(registration: Registration, kind: str, subject: str, *, template: str 
         "event_url": links.event_url(event.slug),
         "invitation": invitation,
         "times": lambda s: session_times(s, event, zone),
+        "answers": _answers(registration),
         **context,
     }
     text = render_template(f"emails/{template}.txt", **values)
@@ -191,3 +233,10 @@ def _send(registration: Registration, kind: str, subject: str, *, template: str 
     upcoming = event.next_session(clock.now())
     queue(message, kind, registration_id=registration.id,
           about_at=upcoming.start_utc if upcoming else None)
+
+
+def _answers(registration: Registration) -> list[tuple[str, str]]:
+    """(question, answer) of what the registrant answered, in the mail's language."""
+    given = registration.answers or {}
+    return [(questions.shown(q).label, questions.answer_text(q, given[q["key"]]))
+            for q in registration.event.questions or [] if q["key"] in given]

@@ -27,6 +27,8 @@ from ..models import (
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
 CANCELLED = RegistrationStatus.CANCELLED
+PENDING = RegistrationStatus.PENDING
+DECLINED = RegistrationStatus.DECLINED
 
 #: The order of arrival, for every list and every door: the moment a person
 #: joined the queue (a cancelled registration that comes back joins again at
@@ -72,6 +74,16 @@ def seats_of(events: list[Event]) -> dict[int, Seats]:
         counts[(event_id, status)] = count
     return {e.id: Seats(counts[(e.id, CONFIRMED)], counts[(e.id, WAITLISTED)], e.capacity)
             for e in events}
+
+
+def pending_counts(event_ids: list[int]) -> dict[int, int]:
+    """{event id: applications waiting for an organizer's decision}, in one query."""
+    if not event_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Registration.event_id, sa.func.count())
+        .where(Registration.event_id.in_(event_ids), Registration.status == PENDING)
+        .group_by(Registration.event_id)).all())
 
 
 def confirmed_count(event_id: int) -> int:
@@ -161,6 +173,14 @@ def of_event(event: Event, registration_id: int) -> Registration:
     if registration is None or registration.event_id != event.id:
         raise NotFound(gettext("No such registration in this event."))
     return registration
+
+
+def by_addresses(event_id: int, emails: list[str]) -> list[Registration]:
+    """This event's registrations of these addresses (compared as registration does)."""
+    keys = {email.lower() for email in emails}
+    return list(db.session.scalars(sa.select(Registration).where(
+        Registration.event_id == event_id, Registration.email_key.in_(keys))
+        .order_by(*ARRIVAL)))
 
 
 def in_arrival_order(event_id: int, statuses: list[str] | None = None) -> list[Registration]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,12 +26,15 @@ from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.roundtrip import run_with_commit
 from ..core.transactions import after_commit, write_transaction
 from ..mail import pump
-from ..models import Event, EventStatus, Organizer, OutboxMessage, Registration
+from ..models import Admission, Event, EventStatus, Organizer, OutboxMessage, Registration
 from ..reminders import planning
-from . import mails, verification
+from . import invitations, mails, questions, verification
 from .queries import (
+    ARRIVAL,
     CANCELLED,
     CONFIRMED,
+    DECLINED,
+    PENDING,
     WAITLISTED,
     Seats,
     by_token,
@@ -59,6 +62,11 @@ class Applicant:
     country: str
     timezone: str
     language: str
+    #: The answers to the event's questions: as sent until checked against
+    #: them (webinars.registrations.questions), then as kept.
+    answers: dict = field(default_factory=dict)
+    #: The token of the invitation link the form was opened from, if any.
+    invitation: str | None = None
 
 
 def read_applicant(data: object) -> Applicant:
@@ -75,7 +83,13 @@ def read_applicant(data: object) -> Applicant:
     zone = timezones.zone_name(data.get("timezone") or "UTC")
     # Unsaid: the language the person is reading the form or the API's answers in.
     language = languages.language(data.get("language") or languages.current())
-    return Applicant(name, email, organization, country, zone, language)
+    answers = data.get("answers")
+    if answers is not None and not isinstance(answers, dict):
+        raise ValidationError(gettext("Expected an object of answers by question key."),
+                              "answers")
+    invitation = data.get("invitation")
+    return Applicant(name, email, organization, country, zone, language, answers or {},
+                     invitation if validation.is_token(invitation) else None)
 
 
 #: A repeat mails the existing registration's link at most this often.
@@ -123,6 +137,7 @@ class Registered:
     country: str
     timezone: str
     language: str
+    answers: dict
     created_at: datetime
 
 
@@ -150,7 +165,7 @@ def register(slug: str, data: object, *, actor: str | None = None) -> Registered
     if not validation.is_slug(slug):  # see events.queries.get_event
         raise NotFound("No such event.")
     applicant = read_applicant(data)
-    if actor is not None:
+    if actor is not None or applicant.answers or applicant.invitation:
         return _register_again(slug, applicant, actor=actor)
     params = _decision_parameters(slug, applicant)
     with write_transaction(own_connection=True) as conn:
@@ -178,7 +193,7 @@ def confirm_address(token: str) -> Registered:
     request = verification.pending(token)
     slug, key = request.event.slug, request.email_key
     applicant = Applicant(request.name, request.email, request.organization, request.country,
-                          request.timezone, request.language)
+                          request.timezone, request.language, request.answers or {})
     with write_transaction() as conn:
         event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
         existing = db.session.scalar(sa.select(Registration).where(
@@ -189,7 +204,10 @@ def confirm_address(token: str) -> Registered:
         if event is None or not open_now(event.status, event.registration_closes_at,
                                          event.starts_at, event.ends_at):
             raise _closed(event.status if event is not None else EventStatus.CANCELLED)
-        answer = _decide(conn, slug, applicant, existing, event.capacity)
+        rules = db.session.get(Event, event.id)
+        invited = invitations.admit(rules, applicant.email) is not None
+        answer = _decide(conn, slug, applicant, existing, rules,
+                         admitted=invited and rules.admit_invited)
     return answer
 
 
@@ -207,16 +225,25 @@ def _answer_new(decided, stepped, slug: str, applicant: Applicant, params: dict)
         waitlist_position=stepped[0].waitlist_length if decided.status == WAITLISTED else None,
         name=applicant.name, email=applicant.email, organization=applicant.organization,
         country=applicant.country, timezone=applicant.timezone, language=applicant.language,
-        created_at=decided.created_at)
+        answers=applicant.answers, created_at=decided.created_at)
 
 
 def _register_again(slug: str, applicant: Applicant, *,
                     actor: str | None = None) -> Registered | CheckInbox:
-    """The uncommon cases, one statement at a time under the seat lock."""
+    """The uncommon cases, one statement at a time under the seat lock.
+
+    Here too are the events that ask more than the fast path can: their own
+    questions, approval, invitations. An invitation link opened by its
+    addressee proves the address as a confirmed request would.
+    """
     with write_transaction() as conn:
         event = conn.execute(locks.SEATS_BY_SLUG, {"slug": slug}).one_or_none()
         if event is None or event.status == EventStatus.DRAFT:
-            raise NotFound("No such event.")
+            raise NotFound(gettext("No such event."))
+        rules = db.session.get(Event, event.id)
+        invitation = invitations.admit(rules, applicant.email)
+        applicant = replace(applicant, answers=questions.read_answers(rules.questions or [],
+                                                                      applicant.answers))
         existing = db.session.scalar(sa.select(Registration).where(
             Registration.event_id == event.id,
             Registration.email_key == applicant.email.lower()))
@@ -226,10 +253,12 @@ def _register_again(slug: str, applicant: Applicant, *,
         if not open_now(event.status, event.registration_closes_at, event.starts_at,
                         event.ends_at):
             raise _closed(event.status)
-        if actor is None and verifies_email(db.session.get(Event, event.id)):
+        proven = invitation is not None and applicant.invitation == invitation.token
+        if actor is None and not proven and verifies_email(rules):
             verification.request(event.id, applicant)
             return CheckInbox(slug)
-        answer = _decide(conn, slug, applicant, existing, event.capacity)
+        answer = _decide(conn, slug, applicant, existing, rules, admitted=actor is not None or (
+            invitation is not None and rules.admit_invited))
         if actor is not None:
             audit.record(db.session.get(Event, event.id), status_field(answer), "",
                          str(answer.status), actor)
@@ -237,19 +266,45 @@ def _register_again(slug: str, applicant: Applicant, *,
 
 
 def _decide(conn, slug: str, applicant: Applicant, existing: Registration | None,
-            capacity: int | None) -> Registered:
-    """Seat a newcomer (or a cancelled registration come back), under the caller's seat lock."""
+            event: Event, *, admitted: bool) -> Registered:
+    """Seat a newcomer (or a cancelled registration come back), under the caller's seat lock.
+
+    An event that admits by approval takes the application as pending,
+    unless the person is ``admitted`` already (added by an operator, or
+    invited where invitations admit).
+    """
+    reviewed = event.admission == Admission.APPROVAL and not admitted
     if existing is not None:
-        _reopen(existing, applicant, capacity)
+        _reopen(existing, applicant, event.capacity, pending=reviewed)
         return _answer(existing, slug)
+    if reviewed:
+        return _answer(_apply(event.id, applicant), slug)
     # The event opened, or the address was freed, since the first try.
     params = _decision_parameters(slug, applicant)
     decided = conn.execute(_decision_statement(conn.dialect.name, None), params).one_or_none()
     if decided is None:  # its deadline passed a moment ago
         raise _closed(EventStatus.PUBLISHED)
+    if applicant.answers:  # the fast path's statement has none to keep
+        conn.execute(sa.update(Registration).where(Registration.id == decided.id)
+                     .values(answers=applicant.answers))
     stepped = conn.execute(_STEP_NEWCOMER, params).all()
     after_commit(pump.wake)
     return _answer_new(decided, stepped, slug, applicant, params)
+
+
+def _apply(event_id: int, applicant: Applicant) -> Registration:
+    """An application that waits for an organizer: no seat, and its mail is due."""
+    now = clock.now()
+    registration = Registration(
+        event_id=event_id, token=secrets.token_urlsafe(24), status=PENDING,
+        name=applicant.name, email=applicant.email, email_key=applicant.email.lower(),
+        organization=applicant.organization, country=applicant.country,
+        timezone=applicant.timezone, language=applicant.language, answers=applicant.answers,
+        queued_at=now, created_at=now, notice_due=True)
+    db.session.add(registration)
+    db.session.flush()
+    after_commit(pump.wake)
+    return registration
 
 
 def _mail_manage_link(registration: Registration) -> None:
@@ -268,7 +323,7 @@ def _answer(registration: Registration, slug: str) -> Registered:
         name=registration.name, email=registration.email,
         organization=registration.organization, country=registration.country,
         timezone=registration.timezone, language=registration.language,
-        created_at=registration.created_at)
+        answers=registration.answers or {}, created_at=registration.created_at)
 
 
 # The waiting list's length is bookkeeping, not a change of the event: it
@@ -294,7 +349,10 @@ def _decision_statement(dialect: str, verify: str | None):
     moment = sa.bindparam("now", type_=UTCDateTime())
     conditions = [Event.slug == sa.bindparam("slug"), open_clause(moment)]
     if verify is not None:
-        conditions.append(sa.not_(verifies_clause(verify)))
+        # The fast path: nor when the event asks questions, reviews or invites.
+        conditions += [sa.not_(verifies_clause(verify)), Event.admission == Admission.OPEN,
+                       sa.not_(Event.invite_only),
+                       sa.func.json_array_length(Event.questions) == 0]
     event = sa.select(Event.id, Event.capacity).where(*conditions).subquery("event")
     # Counted once, in a FROM subquery: status and confirmed_at both read it.
     seats = (sa.select(sa.func.count().label("taken"))
@@ -313,6 +371,9 @@ def _decision_statement(dialect: str, verify: str | None):
         "email_key": sa.bindparam("addr_key"), "organization": sa.bindparam("org"),
         "country": sa.bindparam("ctry"), "timezone": sa.bindparam("zone"),
         "language": sa.bindparam("lang"), "status": status, "queued_at": in_line,
+        # None yet: answers are kept by _decide (this statement's first round trip
+        # sends its parameters as they are, and a dict is no SQL value).
+        "answers": sa.literal_column("'{}'"),
         "created_at": in_line,
         "confirmed_at": sa.case((status == CONFIRMED, in_line), else_=sa.null()),
         "notice_due": sa.true(),
@@ -348,17 +409,19 @@ def _step_waitlist(event_id: int, step: int) -> int:
         _STEP_WAITLIST, {"event": event_id, "step": step}).scalar_one()
 
 
-def _reopen(registration: Registration, applicant: Applicant, capacity: int | None) -> None:
-    """A cancelled registration comes back, at the back of the queue."""
+def _reopen(registration: Registration, applicant: Applicant, capacity: int | None, *,
+            pending: bool = False) -> None:
+    """A cancelled registration comes back, at the back of the queue (or to be reviewed)."""
     now = clock.now()
     free = Seats(confirmed_count(registration.event_id), 0, capacity).free
-    status = CONFIRMED if free else WAITLISTED
+    status = PENDING if pending else CONFIRMED if free else WAITLISTED
     registration.name = applicant.name
     registration.email = applicant.email
     registration.organization = applicant.organization
     registration.country = applicant.country
     registration.timezone = applicant.timezone
     registration.language = applicant.language
+    registration.answers = applicant.answers
     registration.status = status
     registration.queued_at = now
     registration.confirmed_at = now if status == CONFIRMED else None
@@ -380,7 +443,7 @@ def cancel(token: str, *, actor: Organizer | str | None = None) -> Registration:
     event_id = by_token(token).event_id
     with write_transaction(locks.seats(event_id)):
         registration = by_token(token)
-        if registration.status == CANCELLED:
+        if registration.status in (CANCELLED, DECLINED):  # a declined one stays declined
             return registration
         was_confirmed = registration.status == CONFIRMED
         if registration.status == WAITLISTED:
@@ -445,6 +508,95 @@ def promote(token: str, actor: Organizer | None = None) -> Registration:
                      actor)
         _confirm_from_waiting_list(registration)
     return registration
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :func:`approve` or :func:`decline` did to the registrations it was given."""
+
+    decided: list[Registration]
+    #: Not pending (decided already, by someone else or earlier): left as they were.
+    skipped: list[Registration]
+
+
+def approve(event_id: int, registration_ids: list[int], actor: Organizer | str | None
+            ) -> Decision:
+    """Admit pending applications: each takes a seat as a newcomer would, under the seat lock.
+
+    A seat while one is free, else the waiting list; the applications of
+    one call in the order people applied, so that two organizers approving
+    the same people at once give the same result as one of them alone: the
+    lock lets one call in at a time, and the other finds them decided.
+    Works after registration has closed (nominations are reviewed then),
+    not once the event is over or unpublished (Conflict).
+    """
+    with write_transaction(locks.seats(event_id)):
+        event = db.session.get(Event, event_id)
+        if event is None or not can_promote(event):
+            raise Conflict(gettext("This event is over or not published; nobody can be "
+                                   "admitted."))
+        rows, skipped = _applications(event_id, registration_ids)
+        counted = seats(event)
+        left = counted.left
+        moment = max(clock.now(), _last_waiting(event_id) or clock.now())
+        for n, registration in enumerate(rows):
+            seated = left is None or left > 0
+            registration.status = CONFIRMED if seated else WAITLISTED
+            # Joins the queue now, in the order of this call (ARRIVAL breaks ties by id).
+            registration.queued_at = moment + timedelta(microseconds=n)
+            registration.notice_due = False  # the answer below says all the notice would
+            if seated:
+                registration.confirmed_at = registration.queued_at
+                left = None if left is None else left - 1
+            audit.record(event, status_field(registration), str(PENDING),
+                         str(registration.status), actor)
+        db.session.flush()
+        for registration in rows:
+            if registration.status == CONFIRMED:
+                planning.plan(registration)
+            else:
+                _step_waitlist(event_id, +1)
+        for registration in rows:
+            mails.approved(registration)
+        if rows:
+            after_commit(pump.wake)
+    return Decision(rows, skipped)
+
+
+def decline(event_id: int, registration_ids: list[int], actor: Organizer | str | None
+            ) -> Decision:
+    """Decline pending applications: a short, polite mail each; no seat was held."""
+    with write_transaction(locks.seats(event_id)):
+        event = db.session.get(Event, event_id)
+        if event is None:
+            raise NotFound(gettext("No such event."))
+        rows, skipped = _applications(event_id, registration_ids)
+        for registration in rows:
+            audit.record(event, status_field(registration), str(PENDING), str(DECLINED),
+                         actor)
+            registration.status = DECLINED
+            registration.cancelled_at = clock.now()
+            registration.notice_due = False
+        db.session.flush()
+        for registration in rows:
+            mails.declined(registration)
+        if rows:
+            after_commit(pump.wake)
+    return Decision(rows, skipped)
+
+
+def _applications(event_id: int, ids: list[int]) -> tuple[list[Registration], list[Registration]]:
+    given = list(db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event_id, Registration.id.in_(set(ids)))
+        .order_by(*ARRIVAL)))
+    return ([r for r in given if r.status == PENDING],
+            [r for r in given if r.status != PENDING])
+
+
+def _last_waiting(event_id: int) -> datetime | None:
+    return db.session.scalar(sa.select(sa.func.max(Registration.queued_at)).where(
+        Registration.event_id == event_id, Registration.status == WAITLISTED))
 
 
 def _confirm_from_waiting_list(registration: Registration) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask_babel import gettext
 
+from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
-from ...registrations import deliveries, queries, seats
+from ...registrations import deliveries, invitations, queries, seats
 from .. import limits
 from . import bp, current_organizer, json_body, organizer_required
 from .serialize import registration_dict
@@ -71,3 +73,47 @@ def list_registrations(slug: str):
         registration_dict(row, event_slug=event.slug, position=positions.get(row.id),
                           mail_refused=refused.get(row.id))
         for row in rows]})
+
+
+def _decide(token: str, decide):
+    registration = queries.by_token(token)
+    decision = decide(registration.event_id, [registration.id], current_organizer())
+    if decision.skipped:
+        raise Conflict(gettext("This application was decided already; it is %(status)s.",
+                               status=registration.status), "status")
+    return jsonify(registration_dict(queries.by_token(token)))
+
+
+@bp.post("/registrations/<token>/approve")
+@organizer_required
+def approve(token: str):
+    """Admit a pending application: a seat if one is free, else the waiting list."""
+    return _decide(token, seats.approve)
+
+
+@bp.post("/registrations/<token>/decline")
+@organizer_required
+def decline(token: str):
+    """Decline a pending application; the applicant is mailed a short notice."""
+    return _decide(token, seats.decline)
+
+
+@bp.post("/events/<slug>/invitations")
+@organizer_required
+def invite(slug: str):
+    """Invite people: ``{invitees: [{name, email, language?, country?}], dry_run?, plan?}``.
+
+    Answers row by row what was (or, with ``dry_run``, would be) done. With
+    ``plan`` (the digest a dry run answered), the real run is refused (409)
+    if it would do anything else.
+    """
+    event = get_event(slug, include_drafts=True)
+    body = json_body()
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ValidationError("Expected true or false.", "dry_run")
+    expect = body.get("plan")
+    plan = invitations.invite(event.id, body.get("invitees"), dry_run=dry_run,
+                              actor=current_organizer(),
+                              expect=expect if isinstance(expect, str) else None)
+    return jsonify(plan.as_dict()), 200 if dry_run else 201

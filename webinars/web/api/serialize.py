@@ -42,11 +42,28 @@ def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
         "verify_email": queries.verifies_email(event),
         "language": event.language,
         "translations": event.translations or {},
+        "questions": [question_dict(q) for q in event.questions or []],
+        "admission": event.admission,
+        "invite_only": event.invite_only,
+        "allowed_domains": list(event.allowed_domains or []),
+        "admit_invited": event.admit_invited,
         "join_url": None,
         "reminder_offsets_minutes": list(event.reminder_offsets_minutes or []),
         "url": links.event_url(event.slug),
         "sessions": [session_dict(s, event.timezone) for s in sessions],
     }
+
+
+def question_dict(question: dict) -> dict:
+    """A question as the API shows it: options and help only where it has them."""
+    shown = {key: question[key] for key in ("key", "kind", "label", "required")}
+    if question.get("options"):
+        shown["options"] = list(question["options"])
+    if question.get("help"):
+        shown["help"] = question["help"]
+    if question.get("translations"):
+        shown["translations"] = question["translations"]
+    return shown
 
 
 _ASK = object()  # registration_dict looks the bounce up itself
@@ -78,6 +95,7 @@ def registration_dict(registration: Registration | Registered, *,
         "country": registration.country,
         "timezone": registration.timezone,
         "language": registration.language,
+        "answers": dict(registration.answers or {}),
         "created_at": timezones.iso_utc(registration.created_at),
         "mail_refused": mail_refused,
     }

@@ -25,6 +25,8 @@ class RegistrationForm(FlaskForm):
     timezone = HiddenField(render_kw={"data-browser-zone": ""})
     # When the form was shown, signed (webinars.registrations.bots).
     shown = HiddenField()
+    # The token of the invitation link that opened the form, if any.
+    invitation = HiddenField()
     # The trap: people never see it (webinars.registrations.bots).
     fax = StringField(_l("Leave this field empty"), render_kw={
         "autocomplete": "off", "tabindex": "-1"})

@@ -8,10 +8,10 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ...core import clock
-from ...core.errors import Conflict, NotFound, ValidationError
+from ...core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
-from ...registrations import bots, queries, seats, verification
+from ...registrations import bots, invitations, queries, questions, seats, verification
 from .. import limits
 from ..extensions import from_elsewhere, refused_from_elsewhere
 from ..languages import prefer
@@ -20,14 +20,31 @@ from . import bp
 from .forms import CancelForm, RegistrationForm
 
 
-def render_event(event, form: RegistrationForm, status: int = 200, problem: str | None = None):
-    """The event page with its registration form (and any errors)."""
+def render_event(event, form: RegistrationForm, status: int = 200, problem: str | None = None,
+                 *, typed: dict | None = None, answer_errors: dict | None = None):
+    """The event page with its registration form (and any errors).
+
+    ``typed`` are the answers to the event's questions as submitted, shown
+    again; ``answer_errors`` {question key: message}.
+    """
     prefer(event=event.language)
     form.shown.data = _shown().dumps(clock.now().timestamp())
     counted = queries.seats(event)
     return render_template("public/event.html", event=event, form=form, problem=problem,
                            registration_open=queries.is_open(event), seats_left=counted.left,
-                           waitlist_count=counted.waiting), status
+                           waitlist_count=counted.waiting,
+                           questions=[questions.shown(q) for q in event.questions or []],
+                           typed_answers=typed or {}, answer_errors=answer_errors or {}), status
+
+
+def _typed_answers(event) -> dict:
+    # A list for questions of several options (checkboxes), else the one value sent.
+    typed = {}
+    for question in event.questions or []:
+        name = f"answers-{question['key']}"
+        typed[question["key"]] = (request.form.getlist(name) if question["kind"] == "choices"
+                                  else request.form.get(name, ""))
+    return typed
 
 
 def _shown() -> URLSafeTimedSerializer:
@@ -58,17 +75,21 @@ def register(slug: str):
     event = get_event(slug)  # NotFound is the app's 404 page
     form = RegistrationForm()  # its CSRF token was checked before this ran (form_expired)
     data = {key: form.data.get(key) for key in ("name", "email", "organization", "country",
-                                                "timezone", "language")}
+                                                "timezone", "language", "invitation")}
+    typed = data["answers"] = _typed_answers(event)
     try:
         bots.check_form(trap=form.fax.data or "", seconds_on_page=_seconds_on_page(form),
                         min_seconds=float(current_app.config["REGISTRATION_FORM_MIN_SECONDS"]))
         result = seats.register(event.slug, data)
     except ValidationError as exc:
+        errors = {}
         if exc.field in form:
             form[exc.field].errors = [exc.message]
-        return render_event(event, form, 422, exc.message)
-    except Conflict as exc:
-        return render_event(event, form, 409, exc.message)
+        elif (exc.field or "").startswith("answers."):
+            errors[exc.field.removeprefix("answers.")] = exc.message
+        return render_event(event, form, 422, exc.message, typed=typed, answer_errors=errors)
+    except (Conflict, Forbidden) as exc:
+        return render_event(event, form, exc.status, exc.message, typed=typed)
     if isinstance(result, seats.CheckInbox):
         # Nothing about the registration: whoever typed the address may not own it.
         flash(str(seats.CheckInbox.MESSAGE))
@@ -77,11 +98,27 @@ def register(slug: str):
 
 
 def _landed(result: seats.Registered):
-    if result.status == RegistrationStatus.CONFIRMED:
+    if result.status == RegistrationStatus.PENDING:
+        flash(gettext("Your application is received. The organizers will review it; we have "
+                      "emailed you."))
+    elif result.status == RegistrationStatus.CONFIRMED:
         flash(gettext("You are registered. A confirmation is on its way to your inbox."))
     else:
         flash(gettext("The event is full: you are on the waiting list. We have emailed you."))
     return redirect(url_for("public.manage", token=result.token), 303)
+
+
+@bp.get("/invitations/<token>")
+def invited(token: str):
+    """An invitee's personal link: the event's form, filled in with what the organizer gave."""
+    invitation = invitations.by_link(token)  # NotFound for a link that is not one
+    event = get_event(invitation.event.slug)
+    prefer(registrant=invitation.language, event=event.language)
+    form = RegistrationForm(timezone=viewer_zone() or "", name=invitation.name,
+                            email=invitation.email, language=invitation.language,
+                            country=invitation.country, invitation=invitation.token)
+    body, status = render_event(event, form)
+    return _private(body, status)
 
 
 @bp.get("/registrations/confirm/<token>")
@@ -122,18 +159,23 @@ def manage(token: str):
     """Status, the sessions in the registrant's zone, and a cancel button."""
     registration = queries.by_token(token)
     prefer(registrant=registration.language, event=registration.event.language)
+    given = registration.answers or {}
     response = render_template(
         "public/manage.html", registration=registration, event=registration.event,
         zone=viewer_zone() or registration.timezone,
-        position=queries.waitlist_position(registration), form=CancelForm())
+        position=queries.waitlist_position(registration), form=CancelForm(),
+        answers=[(questions.shown(q).label, questions.answer_text(q, given[q["key"]]))
+                 for q in registration.event.questions or [] if q["key"] in given])
     return _private(response)
 
 
 @bp.post("/registrations/<token>/cancel")
 def cancel(token: str):
     """Cancel from the manage page (CSRFProtect checked the button's token: form_expired)."""
+    was_pending = queries.by_token(token).status == RegistrationStatus.PENDING
     seats.cancel(token)
-    flash(gettext("Your registration is cancelled. A confirmation is on its way."))
+    flash(gettext("Your application is withdrawn.") if was_pending
+          else gettext("Your registration is cancelled. A confirmation is on its way."))
     return redirect(url_for("public.manage", token=token), 303)
 
 
