@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from test_api_events import TCTP
 
 from webinars.core.db import db
-from webinars.models import AuditEntry, Invitation, OutboxMessage, Registration
+from webinars.models import AuditEntry, Invitation, Registration
 
 QUESTIONS = [
     {"key": "ministry", "kind": "text", "label": "Ministry or agency", "required": True,

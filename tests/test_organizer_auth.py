@@ -132,7 +132,10 @@ def test_public_pages_offer_sign_in_and_show_no_registrant_data(client, auth):
 @pytest.fixture
 def world(client, organizer, auth):
     """An event with a registrant and a check-in-able session, a live and a revoked token."""
-    assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong", capacity=5),
+    assert client.post("/api/v1/events", json=dict(MEKONG, slug="mekong", capacity=5,
+                                                   questions=[{"key": "ministry",
+                                                               "kind": "text",
+                                                               "label": "Ministry"}]),
                        headers=auth).status_code == 201
     registration = client.post("/api/v1/events/mekong/registrations", json=PERSON).json
     revoked = accounts.create_token(organizer, "old")
@@ -152,6 +155,9 @@ def world(client, organizer, auth):
             "row_id": db.session.scalar(sa.select(Reminder.id).where(
                 Reminder.registration_id == row.id).limit(1)),
             "action": "give-up",
+            "decision": "approve",
+            "move": "up",
+            "key": "ministry",
         },
         "live": live,
         "revoked": revoked,
@@ -182,7 +188,8 @@ def test_the_route_list_is_complete(app):
     assert {"organizer.dashboard", "organizer.registrations_csv", "organizer.logout",
             "organizer.promote_registration", "organizer.revoke_token"} <= pages
     assert api == {"api.create_event", "api.update_event", "api.cancel_event",
-                   "api.list_registrations", "metrics.metrics"}
+                   "api.list_registrations", "api.approve", "api.decline", "api.invite",
+                   "metrics.metrics"}
 
 
 def urls(app, world):

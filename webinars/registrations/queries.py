@@ -183,6 +183,19 @@ def by_addresses(event_id: int, emails: list[str]) -> list[Registration]:
         .order_by(*ARRIVAL)))
 
 
+def answered_keys(event_id: int) -> set[str]:
+    """The question keys anyone at this event has answered, the removed questions' too."""
+    return {key for answers in db.session.scalars(
+        sa.select(Registration.answers).where(Registration.event_id == event_id))
+        for key in answers or {}}
+
+
+def answer_sets(event_id: int) -> list[dict]:
+    """Every registration's answers at this event (for the columns of removed questions)."""
+    return list(db.session.scalars(
+        sa.select(Registration.answers).where(Registration.event_id == event_id)))
+
+
 def in_arrival_order(event_id: int, statuses: list[str] | None = None) -> list[Registration]:
     """An event's registrations (of ``statuses``, default all) in the order of arrival."""
     query = sa.select(Registration).where(Registration.event_id == event_id)

@@ -36,6 +36,9 @@ MAIL_KINDS = {
     "message": lazy_gettext("organizers' message"),
     "manage-link": lazy_gettext("registration link"),
     "verify": lazy_gettext("address confirmation"), "lockout": lazy_gettext("sign-in warning"),
+    "application": lazy_gettext("application received"),
+    "approved": lazy_gettext("application approved"),
+    "declined": lazy_gettext("application declined"), "invitation": lazy_gettext("invitation"),
 }
 FIELD_LABELS = {
     "event": lazy_gettext("Event"),
@@ -47,6 +50,11 @@ FIELD_LABELS = {
     "status": lazy_gettext("Status"),
     "registration_closes_at": lazy_gettext("Registration closes"),
     "verify_email": lazy_gettext("Addresses confirmed"),
+    "admission": lazy_gettext("Admission"),
+    "invite_only": lazy_gettext("By invitation only"),
+    "allowed_domains": lazy_gettext("Domains that may register"),
+    "admit_invited": lazy_gettext("Invited people admitted without review"),
+    "invitations": lazy_gettext("Invitations"),
     "language": lazy_gettext("Language"),
     "join_url": lazy_gettext("Join link"),
     "reminder_offsets_minutes": lazy_gettext("Reminders (minutes before)"),
@@ -67,7 +75,8 @@ def dashboard():
     counts = queries.seats_of(events)
     next_session = {e.id: e.next_session(now) for e in events}
     return render_template("organizer/dashboard.html", current=current, past=past,
-                           counts=counts, next_session=next_session, zone=my_zone())
+                           counts=counts, next_session=next_session, zone=my_zone(),
+                           pending=queries.pending_counts([e.id for e in events]))
 
 
 # --- one event -----------------------------------------------------------------
@@ -86,6 +95,7 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
     return render_template(
         "organizer/event.html", event=event, confirmed=counted.confirmed,
         waiting=counted.waiting, registration_open=queries.is_open(event),
+        pending=queries.pending_counts([event.id]).get(event.id, 0),
         capacity_form=capacity_form,
         button=ButtonForm(), zone=my_zone(), now=clock.now(),
         attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
@@ -331,6 +341,10 @@ def _form_data(event: Event) -> dict:
         "join_url": event.join_url or "",
         "verify_email": _VERIFY_CHOICE[event.verify_email],
         "language": event.language,
+        "admission": event.admission,
+        "invite_only": _YES_NO[event.invite_only],
+        "allowed_domains": ", ".join(event.allowed_domains or []),
+        "admit_invited": _YES_NO[event.admit_invited],
         "reminder_offsets_minutes": ", ".join(str(m) for m in
                                               event.reminder_offsets_minutes or []),
         "translations": _translations_shown(event.translations or {}),
@@ -365,9 +379,11 @@ def _wall_clock(instant, zone: str) -> str:
 
 
 SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
-                 "registration_closes_at", "verify_email", "language", "join_url",
+                 "registration_closes_at", "verify_email", "language", "admission",
+                 "invite_only", "allowed_domains", "admit_invited", "join_url",
                  "reminder_offsets_minutes")
 _VERIFY_CHOICE = {None: "", True: "yes", False: "no"}
+_YES_NO = {True: "yes", False: "no"}
 
 
 def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[int]]:
@@ -387,8 +403,8 @@ def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[in
             continue
         if name == "slug" and not value and current is None:
             continue  # made from the title
-        if name == "language" and not value:
-            continue  # a form without the field (a script's) keeps the language
+        if name in ("language", "admission", "invite_only", "admit_invited") and not value:
+            continue  # a form without the field (a script's) keeps it
         body[name] = _convert(name, value)
     if current is None:
         body["status"] = form.status.data or "published"
@@ -436,6 +452,10 @@ def _convert(name: str, value: str):
         return {"": None, "yes": True, "no": False}.get(value, value)
     if name == "reminder_offsets_minutes":
         return [_number(part) for part in re.split(r"[\s,;]+", value) if part]
+    if name == "allowed_domains":
+        return [part for part in re.split(r"[\s,;]+", value) if part]
+    if name in ("invite_only", "admit_invited"):
+        return {"yes": True, "no": False}.get(value, value)
     return value
 
 

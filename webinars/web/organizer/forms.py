@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -26,6 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from ...core.languages import DEFAULT, LANGUAGES, native_name
+from ...registrations.questions import KINDS
 
 DATETIME_LOCAL = {"type": "datetime-local"}
 
@@ -108,6 +110,22 @@ class EventForm(FlaskForm):
     language = SelectField(lazy_gettext("Language of the title and description"),
                            choices=[SelectChoice(code, native_name(code)) for code in LANGUAGES],
                            default=DEFAULT, validate_choice=False)
+    admission = SelectField(lazy_gettext("Admission"), choices=[
+        SelectChoice("open", lazy_gettext("First come, first served")),
+        SelectChoice("approval", lazy_gettext("Organizers approve each application"))],
+        default="open", validate_choice=False)
+    invite_only = SelectField(lazy_gettext("Who may register"), choices=[
+        SelectChoice("no", lazy_gettext("Anyone with the event's address")),
+        SelectChoice("yes", lazy_gettext("Only invited people, and addresses in the domains "
+                                         "below"))], default="no", validate_choice=False)
+    allowed_domains = StringField(lazy_gettext("Domains that may register without an "
+                                               "invitation"), render_kw={
+        "spellcheck": "false", "autocapitalize": "none", "placeholder": "mfa.gov.kh, mptc.gov.kh"})
+    admit_invited = SelectField(lazy_gettext("Invited people, when organizers approve"),
+                                choices=[
+        SelectChoice("no", lazy_gettext("Are reviewed like everyone")),
+        SelectChoice("yes", lazy_gettext("Are admitted without review"))],
+        default="no", validate_choice=False)
     join_url = URLField(lazy_gettext("Join link"), render_kw={"maxlength": 500, "inputmode": "url"})
     reminder_offsets_minutes = StringField(lazy_gettext("Reminders (minutes before each session)"),
                                            render_kw={"inputmode": "numeric"})
@@ -122,6 +140,56 @@ class EventForm(FlaskForm):
             row.title.label.text = gettext("Title in %(language)s", language=native_name(code))
             row.description.label.text = gettext("Description in %(language)s",
                                                  language=native_name(code))
+
+
+class QuestionWords(Form):
+    """A question in one more language (a plain Form, inside QuestionForm)."""
+
+    label = TextAreaField(lazy_gettext("Question"), render_kw={"rows": 2})
+    help = StringField(lazy_gettext("Help text"), render_kw={"maxlength": 1000})
+    options = TextAreaField(lazy_gettext("Options, one per line, in the same order"),
+                            render_kw={"rows": 4})
+
+
+class QuestionTranslations(Form):
+    """One QuestionWords per language of the site but English, named by its code."""
+
+
+for _code in LANGUAGES[1:]:
+    setattr(QuestionTranslations, _code, FormField(QuestionWords))
+
+
+class QuestionForm(FlaskForm):
+    """One question of an event's form (webinars.registrations.questions checks it)."""
+
+    kind = SelectField(lazy_gettext("Kind of answer"), validate_choice=False)
+    label = TextAreaField(lazy_gettext("Question"), render_kw={"rows": 2, "required": True})
+    help = StringField(lazy_gettext("Help text (optional)"), render_kw={"maxlength": 1000})
+    required = BooleanField(lazy_gettext("An answer is required"))
+    options = TextAreaField(lazy_gettext("Options, one per line"), render_kw={"rows": 5})
+    translations = FormField(QuestionTranslations)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice(code, name) for code, name in KINDS.items()]
+        for code in LANGUAGES[1:]:
+            row = self.translations[code].form
+            for name, words in ((row.label, gettext("Question in %(language)s")),
+                                (row.help, gettext("Help text in %(language)s")),
+                                (row.options, gettext("Options in %(language)s, one per "
+                                                      "line, in the same order"))):
+                name.label.text = words % {"language": native_name(code)}
+
+
+class InvitationsForm(FlaskForm):
+    """A list of people to invite, pasted or uploaded; ``plan`` is the preview's digest."""
+
+    listing = TextAreaField(lazy_gettext("Paste the list"), render_kw={
+        "rows": 8, "spellcheck": "false",
+        "placeholder": "name,email,language,country\nChan Sophea,sophea@mfa.gov.kh,km,KH"})
+    file = FileField(lazy_gettext("Or upload a CSV file"), render_kw={
+        "accept": ".csv,text/csv"})
+    plan = HiddenField()
 
 
 class CapacityForm(FlaskForm):

@@ -17,26 +17,53 @@ from ...core import countries, timezones
 from ...core.errors import DomainError, NotFound
 from ...events.queries import session_of
 from ...models import Event, Registration, RegistrationStatus
-from ...registrations import attendance, broadcast, deliveries, queries, seats
+from ...registrations import attendance, broadcast, deliveries, queries, questions, seats
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, MessageForm
 
 FILTERS = {
     "all": None,
+    "pending": [RegistrationStatus.PENDING],
     "confirmed": [RegistrationStatus.CONFIRMED],
     "waitlisted": [RegistrationStatus.WAITLISTED],
     "cancelled": [RegistrationStatus.CANCELLED],
+    "declined": [RegistrationStatus.DECLINED],
 }
 STATUS_WORDS = {"confirmed": lazy_gettext("Confirmed"), "waitlisted": lazy_gettext("Waiting"),
-                "cancelled": lazy_gettext("Cancelled")}
+                "cancelled": lazy_gettext("Cancelled"), "pending": lazy_gettext("To review"),
+                "declined": lazy_gettext("Declined")}
+# Questions whose answers the table can be filtered by: a closed set of values.
+FILTERABLE = ("choice", "choices", "yesno", "consent")
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP:
 # CSV injection); a leading apostrophe makes it text. Tab and CR are on the list too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(event: Event, status_filter: str) -> list[Registration]:
-    """Registrations in the order they came (the waiting list's order)."""
-    return queries.in_arrival_order(event.id, FILTERS[status_filter])
+    """Registrations in the order they came (the waiting list's order), filtered."""
+    rows = queries.in_arrival_order(event.id, FILTERS[status_filter])
+    for key, wanted in _answer_filters(event).items():
+        rows = [row for row in rows if _answered(row.answers or {}, key, wanted)]
+    return rows
+
+
+def _answer_filters(event: Event) -> dict[str, str]:
+    """{question key: the value asked for} from ``?answer.<key>=...``."""
+    filters = {}
+    for question in event.questions or []:
+        value = request.args.get(f"answer.{question['key']}", "")
+        if value and question["kind"] in FILTERABLE:
+            filters[question["key"]] = value
+    return filters
+
+
+def _answered(answers: dict, key: str, wanted: str) -> bool:
+    given = answers.get(key)
+    if isinstance(given, bool):
+        return wanted == ("yes" if given else "no")
+    if isinstance(given, list):
+        return wanted in given
+    return given == wanted
 
 
 def _status_filter() -> str:
@@ -55,8 +82,14 @@ def registrants(slug: str):
     event = event_or_404(slug)
     status_filter = _status_filter()
     counted = queries.seats(event)
+    rows = _rows(event, status_filter)
     return render_template(
-        "organizer/registrations.html", event=event, rows=_rows(event, status_filter),
+        "organizer/registrations.html", event=event, rows=rows,
+        columns=questions.columns(event.questions or [], queries.answer_sets(event.id)),
+        answer_text=questions.answer_text, answer_filters=_answer_filters(event),
+        filterable=[questions.shown(q) for q in event.questions or []
+                    if q["kind"] in FILTERABLE],
+        pending=queries.pending_counts([event.id]).get(event.id, 0),
         status_filter=status_filter, filters=list(FILTERS), status_words=STATUS_WORDS,
         positions=queries.waitlist_positions(event.id),
         attended=attendance.counts(event.id), sessions_held=len(event.scheduled_sessions),
@@ -79,6 +112,44 @@ def _back(event: Event):
     params = {"status": status_filter} if status_filter in FILTERS and \
         status_filter != "all" else {}
     return redirect(url_for("organizer.registrants", slug=event.slug, **params), 303)
+
+
+@bp.post("/events/<slug>/registrations/<any(approve, decline):decision>")
+def decide(slug: str, decision: str):
+    """Approve or decline applications: the ones ticked, or the one whose button was pressed.
+
+    Those decided meanwhile (by another organizer) are left as they are and named.
+    """
+    event = event_or_404(slug)
+    # A row's own button sends "only"; the button under the table, the ticked rows.
+    chosen = request.form.getlist("only") or request.form.getlist("registration")
+    try:
+        ids = [int(value) for value in chosen]
+    except ValueError:
+        abort(400)
+    if not ids:
+        flash(gettext("Tick the applications to decide first."), "error")
+        return _back(event)
+    decide = seats.approve if decision == "approve" else seats.decline
+    try:
+        result = decide(event.id, ids, me())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _back(event)
+    seated = sum(1 for r in result.decided if r.status == RegistrationStatus.CONFIRMED)
+    if decision == "approve":
+        flash(ngettext("%(num)d application approved", "%(num)d applications approved",
+                      len(result.decided)) + ": " + gettext(
+            "%(seated)s with a seat, %(waiting)s on the waiting list. They are being told.",
+            seated=seated, waiting=len(result.decided) - seated))
+    else:
+        flash(ngettext("%(num)d application declined; the applicant is being told.",
+                       "%(num)d applications declined; the applicants are being told.",
+                       len(result.decided)))
+    if result.skipped:
+        flash(gettext("Decided already, so left as they are: %(names)s",
+                      names=", ".join(r.name for r in result.skipped)), "warning")
+    return _back(event)
 
 
 @bp.post("/events/<slug>/registrations/<int:registration_id>/cancel")
@@ -121,24 +192,30 @@ def registrations_csv(slug: str):
     present = attendance.by_session(event.id)
     positions = queries.waitlist_positions(event.id)
     refused = deliveries.bounced(event.id)
+    rows = _rows(event, _status_filter())
+    columns = questions.columns(event.questions or [], [row.answers for row in rows])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
+    writer.writerow([_cell(heading) for heading in
         [gettext("Name"), gettext("Email"), gettext("Status"), gettext("Waiting-list position"),
          gettext("Country code"), gettext("Country"), gettext("Organization"),
          gettext("Time zone"), gettext("Registered at (%(zone)s)", zone=zone),
          gettext("Cancelled at (%(zone)s)", zone=zone), gettext("Mail refused")]
         + [gettext("Attended session %(number)s: %(title)s", number=n, title=s.title)
            if s.title else gettext("Attended session %(number)s", number=n)
-           for n, s in enumerate(sessions, start=1)])
+           for n, s in enumerate(sessions, start=1)]
+        + [column.label for column in columns]])
     attended = gettext("yes")
-    for row in _rows(event, _status_filter()):
+    for row in rows:
+        answers = row.answers or {}
         writer.writerow([_cell(value) for value in [
             row.name, row.email, row.status, positions.get(row.id, ""), row.country,
             countries.country_name(row.country), row.organization, row.timezone,
             _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
             refused.get(row.id, ""),
-        ] + [attended if row.id in present.get(s.id, ()) else "" for s in sessions]])
+        ] + [attended if row.id in present.get(s.id, ()) else "" for s in sessions]
+          + [questions.answer_text(c.question, answers[c.key]) if c.key in answers else ""
+             for c in columns]])
     # The BOM is how Excel knows the file is UTF-8 (Khmer, Lao, Burmese, Thai names).
     body = "\ufeff" + buffer.getvalue()
     return Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8", headers={

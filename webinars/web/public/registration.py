@@ -27,7 +27,9 @@ def render_event(event, form: RegistrationForm, status: int = 200, problem: str 
     ``typed`` are the answers to the event's questions as submitted, shown
     again; ``answer_errors`` {question key: message}.
     """
-    prefer(event=event.language)
+    # A form opened from an invitation link stays in the invitee's language.
+    invitation = invitations.by_token(event.id, form.invitation.data)
+    prefer(registrant=invitation.language if invitation else None, event=event.language)
     form.shown.data = _shown().dumps(clock.now().timestamp())
     counted = queries.seats(event)
     return render_template("public/event.html", event=event, form=form, problem=problem,
