@@ -523,10 +523,11 @@ def approve(event_id: int, registration_ids: list[int], actor: Organizer | str |
             ) -> Decision:
     """Admit pending applications: each takes a seat as a newcomer would, under the seat lock.
 
-    A seat while one is free, else the waiting list; the applications of
-    one call in the order people applied, so that two organizers approving
-    the same people at once give the same result as one of them alone: the
-    lock lets one call in at a time, and the other finds them decided.
+    A seat while one is free, else the back of the waiting list: seats and
+    places go in the order of approval, and within one call in the order
+    people applied. Two organizers approving the same people at once are let
+    in by the lock one call at a time; whoever comes second finds those
+    decided already and leaves them (``skipped``).
     Works after registration has closed (nominations are reviewed then),
     not once the event is over or unpublished (Conflict).
     """
@@ -538,7 +539,11 @@ def approve(event_id: int, registration_ids: list[int], actor: Organizer | str |
         rows, skipped = _applications(event_id, registration_ids)
         counted = seats(event)
         left = counted.left
-        moment = max(clock.now(), _last_waiting(event_id) or clock.now())
+        # After everyone waiting, whatever this process's clock says (another
+        # process may have read a later "now" before it took the lock).
+        last = _last_waiting(event_id)
+        moment = clock.now() if last is None else max(clock.now(),
+                                                       last + timedelta(microseconds=1))
         for n, registration in enumerate(rows):
             seated = left is None or left > 0
             registration.status = CONFIRMED if seated else WAITLISTED
