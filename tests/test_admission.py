@@ -369,3 +369,15 @@ def test_cli_doors_check_invitations_answers_and_decide(app, client, auth, tmp_p
     assert [m["X-Webinars-Kind"] for m in smtp.to("an@mofa.gov.vn")] == [
         "invitation", "application", "approved"]
     assert run("decline", "tctp", "an@mofa.gov.vn").exit_code == 1  # not pending any more
+
+
+def test_applicants_hear_of_a_moved_session_and_a_cancelled_event(client, auth, smtp, mail_app):
+    workshop(client, auth, admission="approval")
+    register(client, person(1))
+    sessions = client.get("/api/v1/events/tctp", headers=auth).json["sessions"]
+    moved = [{"id": s["id"], "start": s["start"][:16], "end": s["end"][:16]} for s in sessions]
+    moved[0].update(start="2027-11-01T10:00", end="2027-11-01T12:30")
+    client.patch("/api/v1/events/tctp", json={"sessions": moved}, headers=auth)
+    client.post("/api/v1/events/tctp/cancel", headers=auth)
+    kinds = [m["X-Webinars-Kind"] for m in smtp.to("p1@example.org")]
+    assert kinds == ["application", "update", "cancellation"]

@@ -251,7 +251,7 @@ def _follow_schedule(event: Event, outcome: Outcome, *, replan: bool = False) ->
         planning.replan(event, outcome.moved)
     if changed:
         mails.schedule_changed(event, outcome.moved, outcome.cancelled, outcome.added,
-                               queries.active(event.id))
+                               queries.concerned(event.id))
 
 
 def _apply_sessions(event: Event, specs: list[SessionSpec], existing: dict[int, EventSession],
@@ -627,5 +627,5 @@ def cancel_event(event: Event, *, actor: Organizer | None = None) -> Outcome:
         db.session.flush()
         planning.replan(event, [])
         if was_published:
-            mails.event_cancelled(event, queries.active(event.id))
+            mails.event_cancelled(event, queries.concerned(event.id))
     return outcome

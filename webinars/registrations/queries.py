@@ -209,6 +209,12 @@ def active(event_id: int) -> list[Registration]:
     return in_arrival_order(event_id, [CONFIRMED, WAITLISTED])
 
 
+def concerned(event_id: int) -> list[Registration]:
+    """Everyone a change of the event concerns: confirmed, waiting, and applications
+    still under review; in the order of arrival."""
+    return in_arrival_order(event_id, [CONFIRMED, WAITLISTED, PENDING])
+
+
 def waitlist_position(registration: Registration) -> int | None:
     """1 for the first person waiting; None when not waiting."""
     if registration.status != WAITLISTED:

@@ -27,6 +27,7 @@ from .forms import ButtonForm, CapacityForm, EventForm
 
 _SESSION_FIELD = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?$")
 _LIST_FIELD = re.compile(r"^(\w+)\[\d+\]$")
+_QUESTION_FIELD = re.compile(r"^questions\[(\w+)\]$")
 _REGISTRATION_FIELD = re.compile(r"^registrations\[(\d+)\]\.(status|attended)(?:\[(\d+)\])?$")
 # What each kind of mail (webinars.mail.compose.KINDS) is called for organizers.
 MAIL_KINDS = {
@@ -486,7 +487,10 @@ def _entry_labels(entries: list, event: Event) -> list[str]:
         label = str(FIELD_LABELS.get(entry.field, entry.field))
         session_match = _SESSION_FIELD.match(entry.field)
         registration_match = _REGISTRATION_FIELD.match(entry.field)
-        if session_match and not session_match[2] and int(session_match[1]) in sessions:
+        question_match = _QUESTION_FIELD.match(entry.field)
+        if question_match:
+            label = gettext("Question %(key)s", key=question_match[1])
+        elif session_match and not session_match[2] and int(session_match[1]) in sessions:
             label = _session_label(sessions[int(session_match[1])], event)
         elif registration_match:
             key = int(registration_match[1])
