@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from test_api_events import TCTP
 
 from webinars.core.db import db
-from webinars.models import AuditEntry, Invitation, Registration
+from webinars.models import AuditEntry, Invitation, Registration, RegistrationRequest
 
 QUESTIONS = [
     {"key": "ministry", "kind": "text", "label": "Ministry or agency", "required": True,
@@ -307,6 +307,17 @@ def test_invited_people_skip_review_when_the_organizer_says_so(client, auth):
     assert register(client, person(1, email="invited@example.org")).json["status"] == \
         "confirmed"
     assert register(client, person(2)).json["status"] == "pending"
+
+
+def test_answers_wait_with_a_request_until_the_address_is_confirmed(client, auth):
+    workshop(client, auth, admission="approval")
+    client.patch("/api/v1/events/tctp", json={"verify_email": True}, headers=auth)
+    assert register(client, person(1)).status_code == 202
+    [request] = rows(RegistrationRequest)
+    confirmed = client.post(f"/api/v1/confirmations/{request.token}")
+    assert confirmed.status_code == 201
+    assert confirmed.json["status"] == "pending"
+    assert confirmed.json["answers"]["ministry"] == GOOD["ministry"]
 
 
 def test_an_invitation_link_proves_the_address(client, auth, app):

@@ -55,7 +55,8 @@ def request(event_id: int, applicant) -> RegistrationRequest | None:
         event_id=event_id, token=secrets.token_urlsafe(32), name=applicant.name,
         email=applicant.email, email_key=applicant.email.lower(),
         organization=applicant.organization, country=applicant.country,
-        timezone=applicant.timezone, language=applicant.language, created_at=now,
+        timezone=applicant.timezone, language=applicant.language,
+        answers=applicant.answers, created_at=now,
         expires_at=now + LIFETIME)
     db.session.add(row)
     db.session.flush()
