@@ -9,13 +9,14 @@ import sqlalchemy as sa
 import test_browser
 from conftest import wait_until
 from organizer_helpers import PASSWORD
+from test_admission import GOOD, QUESTIONS
 from test_api_events import MEKONG
 from test_languages import month_name, translated
 from test_registrations import person, register
 
 from webinars.core.db import db
 from webinars.core.languages import LANGUAGES
-from webinars.models import RegistrationRequest
+from webinars.models import Invitation, RegistrationRequest
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +124,10 @@ ORGANIZER_PAGES = ("/organizer/", "/organizer/events/new", "/organizer/events/me
                    "/organizer/events/mekong/registrations",
                    "/organizer/events/mekong/message",
                    "/organizer/events/mekong/edit", "/organizer/events/mekong/cancel",
-                   "/organizer/settings")
+                   "/organizer/settings", "/organizer/events/mekong/questions",
+                   "/organizer/events/mekong/questions/new",
+                   "/organizer/events/mekong/questions/role/edit",
+                   "/organizer/events/mekong/invitations")
 
 
 def violations(page) -> list:
@@ -149,7 +153,15 @@ def test_every_page_passes_axe_in_every_language(browser, live_server, mekong, c
     register(client, mekong, person(2))
     request = db.session.scalar(sa.select(RegistrationRequest))
     client.patch(f"/api/v1/events/{mekong}", json={"verify_email": None}, headers=auth)
+    # Questions of every kind on the form, an application to review, an invitation.
+    client.patch(f"/api/v1/events/{mekong}", json={"questions": QUESTIONS,
+                                                   "admission": "approval"}, headers=auth)
+    applied = register(client, mekong, dict(person(3), answers=GOOD)).json["token"]
+    client.post(f"/api/v1/events/{mekong}/invitations", json={"invitees": [
+        {"name": "Invited", "email": "invited@example.org"}]}, headers=auth)
+    invitation = db.session.scalar(sa.select(Invitation))
     private = (f"/registrations/{token}", f"/registrations/confirm/{request.token}",
+               f"/registrations/{applied}", f"/invitations/{invitation.token}",
                "/no-such-page")
     context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
     page = context.new_page()
