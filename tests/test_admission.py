@@ -1,6 +1,8 @@
 """Registration that fits each programme, through the API and the CLI: questions, approval,
 invitations and events by invitation only; on SQLite and PostgreSQL, mail on a real SMTP server."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from click.testing import CliRunner
 from test_api_events import TCTP
@@ -278,9 +280,19 @@ def test_import_needs_an_organizer_and_a_list(client, auth):
     assert answer.status_code == 400 and rows(Invitation) == []
 
 
+def confirm_by_mail(client, email: str) -> dict:
+    """Open the confirmation link the address was mailed and confirm (API)."""
+    [request] = [r for r in rows(RegistrationRequest) if r.email_key == email.lower()]
+    answer = client.post(f"/api/v1/confirmations/{request.token}")
+    assert answer.status_code == 201, answer.json
+    return answer.json
+
+
 def test_invite_only_refuses_strangers_and_admits_the_invited(client, auth):
     workshop(client, auth, invite_only=True, allowed_domains=["MFA.gov.kh", "@mptc.gov.kh"])
-    assert client.get("/api/v1/events/tctp").json["allowed_domains"] == \
+    # Which domains get in is for organizers to read.
+    assert "allowed_domains" not in client.get("/api/v1/events/tctp").json
+    assert client.get("/api/v1/events/tctp", headers=auth).json["allowed_domains"] == \
         ["mfa.gov.kh", "mptc.gov.kh"]
     client.post("/api/v1/events/tctp/invitations",
                 json={"invitees": [{"name": "Invited", "email": "invited@example.org"}]},
@@ -289,9 +301,13 @@ def test_invite_only_refuses_strangers_and_admits_the_invited(client, auth):
     assert stranger.status_code == 403 and "by invitation only" in stranger.json["error"]
     lookalike = register(client, person(2, email="someone@notmfa.gov.kh"))
     assert lookalike.status_code == 403
-    assert register(client, person(3, email="Invited@Example.org")).status_code == 201
-    assert register(client, person(4, email="official@mfa.gov.kh")).status_code == 201
-    assert register(client, person(5, email="official@it.mptc.gov.kh")).status_code == 201
+    assert rows() == [] and rows(RegistrationRequest) == []
+    # Typing an invited address, or one in a listed domain, is not enough (anyone can
+    # type one, even with verify_email off): its owner confirms it from the mail.
+    for n, email in ((3, "Invited@Example.org"), (4, "official@mfa.gov.kh"),
+                     (5, "official@it.mptc.gov.kh")):
+        assert register(client, person(n, email=email)).status_code == 202
+        assert confirm_by_mail(client, email)["status"] == "confirmed"
     assert [r.email for r in rows()] == ["Invited@example.org", "official@mfa.gov.kh",
                                          "official@it.mptc.gov.kh"]
     # Not advertised: neither in the public list nor in the feed.
@@ -304,8 +320,13 @@ def test_invited_people_skip_review_when_the_organizer_says_so(client, auth):
     client.post("/api/v1/events/tctp/invitations",
                 json={"invitees": [{"name": "Invited", "email": "invited@example.org"}]},
                 headers=auth)
-    assert register(client, person(1, email="invited@example.org")).json["status"] == \
-        "confirmed"
+    typed = register(client, person(1, email="invited@example.org"))
+    assert typed.status_code == 202  # skipping review needs the address proven
+    assert confirm_by_mail(client, "invited@example.org")["status"] == "confirmed"
+    link = rows(Invitation)[0].token
+    client.delete(f"/api/v1/registrations/{rows()[0].token}")
+    followed = register(client, person(1, email="invited@example.org", invitation=link))
+    assert followed.json["status"] == "confirmed"
     assert register(client, person(2)).json["status"] == "pending"
 
 
@@ -371,14 +392,14 @@ def test_cli_doors_check_invitations_answers_and_decide(app, client, auth, tmp_p
     assert added.output.startswith("confirmed"), added.output
     assert rows()[0].answers["topics"] == ["Incident response", "Cyber diplomacy"]
 
-    applied = register(client, person(2, email="an@mofa.gov.vn"))
-    assert applied.json["status"] == "pending"
+    assert register(client, person(2, email="an@mofa.gov.vn")).status_code == 202
+    assert confirm_by_mail(client, "an@mofa.gov.vn")["status"] == "pending"
     decided = run("approve", "tctp", "AN@mofa.gov.vn", "nobody@example.org")
     assert decided.exit_code == 1
     assert "an@mofa.gov.vn: waitlisted" in decided.output
     assert "nobody@example.org: no registration for this event" in decided.output
     assert [m["X-Webinars-Kind"] for m in smtp.to("an@mofa.gov.vn")] == [
-        "invitation", "application", "approved"]
+        "invitation", "verify", "application", "approved"]
     assert run("decline", "tctp", "an@mofa.gov.vn").exit_code == 1  # not pending any more
 
 
@@ -392,3 +413,62 @@ def test_applicants_hear_of_a_moved_session_and_a_cancelled_event(client, auth, 
     client.post("/api/v1/events/tctp/cancel", headers=auth)
     kinds = [m["X-Webinars-Kind"] for m in smtp.to("p1@example.org")]
     assert kinds == ["application", "update", "cancellation"]
+
+
+def test_confirming_checks_the_answers_against_the_form_as_it_is_now(client, auth):
+    workshop(client, auth)
+    client.patch("/api/v1/events/tctp", json={"verify_email": True}, headers=auth)
+    assert register(client, person(1)).status_code == 202
+    [request] = rows(RegistrationRequest)
+    new = dict(QUESTIONS[0], key="passport", label="Passport number")
+    client.patch("/api/v1/events/tctp", json={"questions": QUESTIONS + [new]}, headers=auth)
+    refused = client.post(f"/api/v1/confirmations/{request.token}")
+    assert refused.status_code == 409 and "form changed" in refused.json["error"]
+    assert rows() == []
+
+
+def test_approval_never_jumps_people_already_waiting(client, auth, frozen_clock):
+    workshop(client, auth, admission="approval", capacity=1,
+             registration_closes_at="2027-10-20T09:00")
+    tokens = [register(client, person(n)).json["token"] for n in range(3)]
+    for token in tokens:
+        client.post(f"/api/v1/registrations/{token}/approve", headers=auth)
+    assert [client.get(f"/api/v1/registrations/{t}").json["status"] for t in tokens] == \
+        ["confirmed", "waitlisted", "pending"][:2] + ["waitlisted"]
+    frozen_clock.set(datetime(2027, 10, 25, tzinfo=UTC))  # registration has closed
+    client.delete(f"/api/v1/registrations/{tokens[0]}")  # a seat is free; nobody moves up
+    late = register(client, person(9))
+    assert late.status_code == 409
+    # An application approved now goes behind the two waiting, not into the free seat.
+    db.session.rollback()
+    waiting = client.get(f"/api/v1/registrations/{tokens[2]}").json
+    assert (waiting["status"], waiting["waitlist_position"]) == ("waitlisted", 2)
+
+
+def test_a_pending_applicants_calendar_says_so(client, auth):
+    workshop(client, auth, admission="approval")
+    token = register(client, person(1)).json["token"]
+    ics = client.get(f"/registrations/{token}.ics").get_data(as_text=True)
+    assert "under review" in ics.replace("\r\n ", "")
+
+
+def test_odd_values_are_422_not_500(client, auth):
+    workshop(client, auth)
+    for change, field in (({"questions": [{"kind": [], "label": "x"}]}, "questions[0].kind"),
+                          ({"admission": []}, "admission"),
+                          ({"invite_only": "yes"}, "invite_only"),
+                          ({"allowed_domains": ["not a domain"]}, "allowed_domains[0]")):
+        answer = client.patch("/api/v1/events/tctp", json=change, headers=auth)
+        assert (answer.status_code, answer.json.get("field")) == (422, field), change
+    odd = client.post("/api/v1/events/tctp/invitations", json={"dry_run": True, "invitees": [
+        {"name": "A", "email": "a@example.org", "language": 5, "country": ["KH"]}, 7]},
+        headers=auth)
+    assert odd.status_code == 200
+    assert [r["outcome"] for r in odd.json["rows"]] == ["new", "invalid"]
+
+
+def test_invitations_wait_for_a_published_event(client, auth):
+    workshop(client, auth, status="draft")
+    answer = client.post("/api/v1/events/tctp/invitations", json={"invitees": [
+        {"name": "A", "email": "a@example.org"}]}, headers=auth)
+    assert answer.status_code == 409 and rows(Invitation) == []

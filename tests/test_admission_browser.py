@@ -127,8 +127,16 @@ def test_questions_invitations_and_approval_end_to_end(browser, live_server, org
         stranger.get_by_role("button", name="Register").click()
         if refused:
             assert "by invitation only" in stranger.locator("#form-problem").inner_text()
-        else:
-            stranger.wait_for_url(re.compile(r"/registrations/[\w-]{32,}$"))
+        else:  # typing an address of the domain is not enough: its owner confirms it
+            assert "Check your inbox" in stranger.locator(".flash").first.inner_text()
+    [check] = [m for m in outbox(app) if m["To"].addresses[0].addr_spec ==
+               "official@mfa.gov.kh"]
+    confirm = re.search(r"http://webinars\.test(/registrations/confirm/\S+)",
+                        check.get_body(("plain",)).get_content())[1]
+    stranger.goto(f"{live_server}{confirm}")
+    stranger.get_by_role("button", name="Confirm my registration").click()
+    stranger.wait_for_url(re.compile(r"/registrations/[\w-]{32,}$"))
+    assert stranger.locator(".badge-pending").count() == 1
 
     # The organizer approves both chosen applications at once.
     page.goto(f"{live_server}/organizer/events/tctp/registrations?status=pending")

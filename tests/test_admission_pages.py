@@ -177,3 +177,10 @@ def test_the_dashboard_counts_applications_to_review(signed_in, auth):
     dashboard = text_of(signed_in.get("/organizer/"))
     assert "To review" in dashboard and "2 applications" in dashboard
     assert "Applications to review 2" in text_of(signed_in.get("/organizer/events/tctp"))
+
+
+def test_a_list_that_is_not_csv_is_refused_plainly(signed_in, auth):
+    workshop(signed_in, auth)
+    answer = preview(signed_in, 'name,email\nA,"' + "x" * 140_000 + "\n")
+    assert answer.status_code == 400 and "check its quotes" in text_of(answer)
+    assert rows(Invitation) == []

@@ -314,6 +314,11 @@ def _registrant_description(registration: Registration) -> str:
     elif status == RegistrationStatus.WAITLISTED:
         state = gettext("You are on the waiting list: the link to join comes by mail if a "
                         "seat opens.")
+    elif status == RegistrationStatus.PENDING:
+        state = gettext("Your application is under review: no seat is held until the "
+                        "organizers admit you.")
+    elif status == RegistrationStatus.DECLINED:
+        state = gettext("Your application was not accepted this time.")
     else:
         state = gettext("Your registration is cancelled.")
     parts = [

@@ -132,6 +132,16 @@ def update_event(event: Event, data: object, *, actor: Organizer | None = None) 
     return _locked_update(event.id, lambda _current: data, actor)
 
 
+def change_questions(event: Event, change, *, actor: Organizer | None = None) -> Outcome:
+    """Edit the form's questions: ``change(questions)`` returns the new list.
+
+    It is given the list as it is under the event's lock, so that two
+    organizers editing questions at once each change what the other saved.
+    """
+    return _locked_update(event.id, lambda current: {
+        "questions": change(list(current.questions or []))}, actor)
+
+
 def close_registration(event: Event, *, actor: Organizer | None = None) -> Outcome:
     """Close registration now: ``registration_closes_at`` becomes the current minute.
 
@@ -365,7 +375,7 @@ def _admission_fields(data: dict) -> dict:
     if "questions" in data:
         fields["questions"] = questions.read_questions(data["questions"] or [])
     if "admission" in data:
-        if data["admission"] not in set(Admission):
+        if not isinstance(data["admission"], str) or data["admission"] not in set(Admission):
             raise ValidationError(gettext("admission must be open or approval."), "admission")
         fields["admission"] = Admission(data["admission"])
     for key in ("invite_only", "admit_invited"):

@@ -28,7 +28,7 @@ from ..core.db import db
 from ..core.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from ..core.transactions import after_commit, write_transaction
 from ..mail import pump
-from ..models import Event, Invitation, Organizer, Registration, RegistrationStatus
+from ..models import Event, EventStatus, Invitation, Organizer, Registration, RegistrationStatus
 from . import mails
 
 MAX_ROWS = 2000
@@ -133,7 +133,12 @@ def read_csv(text: object) -> list[dict]:
     """The rows of a pasted or uploaded list: a header row names the columns, else COLUMNS."""
     if not isinstance(text, str):
         raise BadRequest(gettext("Expected the list as text (CSV)."))
-    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        lines = list(reader)
+    except csv.Error:  # a quote never closed, a cell longer than any name
+        raise BadRequest(gettext("The list cannot be read as CSV near line %(line)s: check "
+                                 "its quotes.", line=reader.line_num)) from None
     lines = [line for line in lines if any(cell.strip() for cell in line)]
     if not lines:
         raise BadRequest(gettext("The list is empty."))
@@ -160,13 +165,14 @@ def invite(event_id: int, invitees: object, *, dry_run: bool,
         raise BadRequest(gettext("Expected a list of invitees."))
     if len(invitees) > MAX_ROWS:
         raise BadRequest(gettext("At most %(num)s people in one list, please.", num=MAX_ROWS))
-    # The seat lock: registrations of this event wait, so "registered
-    # already" is still true when the invitations are written.
-    with write_transaction(locks.seats(event_id)):
-        event = db.session.get(Event, event_id)
+    if dry_run:  # a preview reads; it holds no lock
+        return _plan(_invitable(db.session.get(Event, event_id)), invitees)
+    # The event's lock, not the seat lock: registrations go on while the
+    # mails are composed. Someone who registers meanwhile may get an
+    # invitation too, which is harmless; ``expect`` catches the rest.
+    with write_transaction(locks.event(event_id)):
+        event = _invitable(db.session.get(Event, event_id))
         plan = _plan(event, invitees)
-        if dry_run:
-            return plan
         if expect is not None and expect != plan.digest:
             raise Conflict(gettext("The list changed since the preview (someone registered or "
                                    "was invited meanwhile). Check the new preview."))
@@ -183,6 +189,14 @@ def invite(event_id: int, invitees: object, *, dry_run: bool,
             audit.record(event, "invitations", "", f"{len(new)} invited", actor)
             after_commit(pump.wake)
     return Plan(plan.rows, done=True)
+
+
+def _invitable(event: Event) -> Event:
+    """The event, if people can be invited to it now; Conflict otherwise."""
+    if event.status != EventStatus.PUBLISHED or event.has_ended(clock.now()):
+        raise Conflict(gettext("Invitations go out for a published event that is not over: "
+                               "publish the event first."))
+    return event
 
 
 def _plan(event: Event, invitees: list) -> Plan:
@@ -212,7 +226,7 @@ def _plan(event: Event, invitees: list) -> Plan:
 def _row(item: object, line: int, event: Event) -> Row:
     if not isinstance(item, dict):
         return Row(line, "", "", "", "", "invalid", gettext("Expected name and email."))
-    raw = {key: item.get(key) for key in COLUMNS}
+    raw = {key: item.get(key) if isinstance(item.get(key), str) else "" for key in COLUMNS}
     shown = {key: (value if isinstance(value, str) else "")[:254]
              for key, value in raw.items()}
     row = Row(line, shown["name"], shown["email"], shown["language"], shown["country"], "new")

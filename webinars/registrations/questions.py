@@ -65,7 +65,7 @@ def _read_question(item: object, field: str) -> dict:
         name = sorted(str(k) for k in unknown)[0][:40]
         raise ValidationError(gettext("Unknown field %(name)r.", name=name), f"{field}.{name}")
     kind = item.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ValidationError(gettext("Expected one of %(codes)s.", codes=", ".join(KINDS)),
                               f"{field}.kind")
     label = validation.text(item.get("label"), f"{field}.label", max_length=1000,

@@ -206,6 +206,7 @@ def confirm_address(token: str) -> Registered:
             raise _closed(event.status if event is not None else EventStatus.CANCELLED)
         rules = db.session.get(Event, event.id)
         invited = invitations.admit(rules, applicant.email) is not None
+        applicant = replace(applicant, answers=_answers_still_good(rules, applicant.answers))
         answer = _decide(conn, slug, applicant, existing, rules,
                          admitted=invited and rules.admit_invited)
     return answer
@@ -254,7 +255,7 @@ def _register_again(slug: str, applicant: Applicant, *,
                         event.ends_at):
             raise _closed(event.status)
         proven = invitation is not None and applicant.invitation == invitation.token
-        if actor is None and not proven and verifies_email(rules):
+        if actor is None and not proven and _must_verify(rules, invitation):
             verification.request(event.id, applicant)
             return CheckInbox(slug)
         answer = _decide(conn, slug, applicant, existing, rules, admitted=actor is not None or (
@@ -263,6 +264,19 @@ def _register_again(slug: str, applicant: Applicant, *,
             audit.record(db.session.get(Event, event.id), status_field(answer), "",
                          str(answer.status), actor)
     return answer
+
+
+def _must_verify(event: Event, invitation) -> bool:
+    """The address must be proven before anything is decided.
+
+    Where the event verifies addresses, and, whatever it says, where being
+    invited (or in an allowed domain) is what admits someone: typing an
+    invitee's address, or a made-up one in a listed domain, must not be
+    enough. An invitation link opened by its addressee is proof already.
+    """
+    return verifies_email(event) or event.invite_only or (
+        invitation is not None and event.admit_invited
+        and event.admission == Admission.APPROVAL)
 
 
 def _decide(conn, slug: str, applicant: Applicant, existing: Registration | None,
@@ -290,6 +304,22 @@ def _decide(conn, slug: str, applicant: Applicant, existing: Registration | None
     stepped = conn.execute(_STEP_NEWCOMER, params).all()
     after_commit(pump.wake)
     return _answer_new(decided, stepped, slug, applicant, params)
+
+
+def _answers_still_good(event: Event, answers: dict) -> dict:
+    """A request's answers, checked again against the questions as they are now.
+
+    The organizer may have changed the form since the request was made:
+    answers to questions since removed are dropped; a question now required
+    and unanswered sends the person back to the form (Conflict).
+    """
+    current = event.questions or []
+    keys = {q["key"] for q in current}
+    try:
+        return questions.read_answers(current, {k: v for k, v in answers.items() if k in keys})
+    except ValidationError:
+        raise Conflict(gettext("The registration form changed since you filled it in. "
+                               "Please register again on the event's page.")) from None
 
 
 def _apply(event_id: int, applicant: Applicant) -> Registration:
@@ -538,7 +568,9 @@ def approve(event_id: int, registration_ids: list[int], actor: Organizer | str |
                                    "admitted."))
         rows, skipped = _applications(event_id, registration_ids)
         counted = seats(event)
-        left = counted.left
+        # Nobody jumps the queue: with people waiting (a seat freed after
+        # registration closed), the approved join the back of it.
+        left = 0 if counted.waiting else counted.left
         # After everyone waiting, whatever this process's clock says (another
         # process may have read a later "now" before it took the lock).
         last = _last_waiting(event_id)

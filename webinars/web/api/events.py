@@ -12,8 +12,11 @@ from .serialize import event_dict
 
 def _organizer_view(payload: dict, event) -> dict:
     # The join link is for organizers here; registrants get it in their mail.
+    # So are the rules of who may register: which domains, who skips review.
     if current_organizer() is not None:
         payload["join_url"] = event.join_url
+        payload["allowed_domains"] = list(event.allowed_domains or [])
+        payload["admit_invited"] = event.admit_invited
     return payload
 
 

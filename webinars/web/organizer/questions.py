@@ -56,11 +56,17 @@ def _edit(event: Event, key: str | None):
             else QuestionForm(kind="text")
         return _render(event, form, key)
     form = QuestionForm()
-    question = _submitted(form, current[index]["key"] if index is not None else None)
-    changed = current[:index] + [question] + current[index + 1:] if index is not None \
-        else current + [question]
+    question = _submitted(form, key)
+
+    def changed(now: list[dict]) -> list[dict]:
+        # The list as it is under the lock: another organizer's edit stays.
+        place = next((n for n, q in enumerate(now) if q["key"] == key), None)
+        if key is None or place is None:
+            return now + [question]
+        return now[:place] + [question] + now[place + 1:]
+
     try:
-        service.update_event(event, {"questions": changed}, actor=me())
+        service.change_questions(event, changed, actor=me())
     except DomainError as exc:
         _place(form, exc)
         return _render(event_or_404(event.slug), form, key, exc)
@@ -73,18 +79,22 @@ def _edit(event: Event, key: str | None):
 def change_question(slug: str, key: str, move: str):
     """Move a question up or down the form, or remove it (its answers are kept)."""
     event = event_or_404(slug)
-    current = list(event.questions or [])
-    index = next((n for n, q in enumerate(current) if q["key"] == key), None)
-    if index is None:
+    if all(q["key"] != key for q in event.questions or []):
         abort(404)
-    if move == "remove":
-        del current[index]
-    else:
+
+    def moved(now: list[dict]) -> list[dict]:
+        index = next((n for n, q in enumerate(now) if q["key"] == key), None)
+        if index is None:  # removed by someone else meanwhile
+            return now
+        if move == "remove":
+            return now[:index] + now[index + 1:]
         other = index - 1 if move == "up" else index + 1
-        if 0 <= other < len(current):
-            current[index], current[other] = current[other], current[index]
+        if 0 <= other < len(now):
+            now[index], now[other] = now[other], now[index]
+        return now
+
     try:
-        service.update_event(event, {"questions": current}, actor=me())
+        service.change_questions(event, moved, actor=me())
     except DomainError as exc:
         flash(exc.message, "error")
     else:
