@@ -120,4 +120,8 @@ def test_every_absolute_address_is_the_route_it_names(app):
                                                       _external=True)
         assert links.confirm_url(token) == url_for("public.confirm_page", token=token,
                                                    _external=True)
+        assert links.certificate_url(token) == url_for("public.certificate", code=token,
+                                                       _external=True)
+        assert links.certificate_pdf_url(token) == url_for("public.certificate_pdf",
+                                                           token=token, _external=True)
         assert links.feed_url() == url_for("public.feed_ics", _external=True)

@@ -79,6 +79,10 @@ def describe(event: Event) -> dict[str, str]:
         "invite_only": "yes" if event.invite_only else "no",
         "allowed_domains": ", ".join(event.allowed_domains or []),
         "admit_invited": "yes" if event.admit_invited else "no",
+        "attendance_threshold": f"{event.attendance_threshold}%",
+        "certificate_sessions": "none" if event.certificate_sessions is None
+        else str(event.certificate_sessions),
+        "issuer": event.issuer or "",
         "reminder_offsets_minutes": ", ".join(
             str(m) for m in event.reminder_offsets_minutes or []) or "none",
     }

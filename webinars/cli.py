@@ -13,9 +13,18 @@ from . import accounts, audit
 from .core import timezones
 from .core.errors import DomainError
 from .events import demo
-from .events.queries import get_event
+from .events.queries import get_event, session_of
 from .events.service import refresh_timezones
-from .registrations import deliveries, invitations, queries, seats
+from .registrations import (
+    attendance,
+    certificates,
+    deliveries,
+    followups,
+    invitations,
+    platform_reports,
+    queries,
+    seats,
+)
 from .reminders import queries as reminder_queries
 from .worker import drain, scheduler
 
@@ -186,6 +195,96 @@ def register_cli(app: Flask) -> None:
                        + (f"  {row.reason}" if row.reason else ""))
         verb = "would be invited" if dry_run else "invited"
         click.echo(f"{plan.count('new')} {verb}; {plan.count('invalid')} bad row(s).")
+
+    @app.cli.command("import-attendance")
+    @click.argument("slug")
+    @click.argument("session_id", type=int)
+    @click.argument("report", type=click.File("rb"))
+    @click.option("--format", "report_format", type=click.Choice(platform_reports.FORMATS),
+                  default="zoom", show_default=True)
+    @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+                  help="For --format mapped: name, email, join, leave or duration = a column.")
+    @click.option("--dry-run", is_flag=True, help="Say what would be recorded; change nothing.")
+    def import_attendance(slug: str, session_id: int, report, report_format: str,
+                          mapping: tuple[str, ...], dry_run: bool) -> None:
+        """Record a session's attendance from the meeting platform's participant report."""
+        columns = dict(item.partition("=")[::2] for item in mapping)
+        try:
+            event = get_event(slug, include_drafts=True)
+            rows = platform_reports.read(report.read(), report_format, columns)
+            result = attendance.import_report(event.id, session_of(event, session_id).id,
+                                              rows, dry_run=dry_run,
+                                              actor=audit.COMMAND_LINE)
+        except DomainError as exc:
+            _fail(exc)
+        for person in result.people:
+            who = person.email or f"line {person.lines[0]}"
+            click.echo(f"{who}: {person.minutes} min, {person.outcome}"
+                       + (", attended" if person.attended else ""))
+        verb = "would be recorded" if dry_run else "recorded"
+        click.echo(f"{result.count('recorded')} {verb}, {result.count('unchanged')} unchanged, "
+                   f"{result.count('unmatched')} not matched to a registrant.")
+
+    @app.cli.command("attendance-report")
+    @click.argument("slug")
+    def attendance_report(slug: str) -> None:
+        """Confirmed, attended and absent, per session, in total and by country."""
+        try:
+            event = get_event(slug, include_drafts=True)
+        except DomainError as exc:
+            _fail(exc)
+        report = attendance.report(event)
+        for number, (session, line) in enumerate(report.sessions, start=1):
+            click.echo(f"session {number} {session.title}: confirmed {line.confirmed}, "
+                       f"attended {line.attended}, absent {line.absent}")
+        click.echo(f"in total: confirmed {report.total.confirmed}, attended "
+                   f"{report.total.attended}, absent {report.total.absent}")
+        for code, (_per, total) in report.countries.items():
+            click.echo(f"  {code or '--'}: confirmed {total.confirmed}, attended "
+                       f"{total.attended}, absent {total.absent}")
+
+    @app.cli.command("certificates")
+    @click.argument("slug")
+    @click.option("--send", is_flag=True, help="Mail each person who earned one its link (once).")
+    @click.option("--zip", "zip_path", type=click.Path(dir_okay=False, writable=True),
+                  help="Write every certificate into this ZIP file.")
+    @_sends_mail(app)
+    def certificates_command(slug: str, send: bool, zip_path: str | None) -> None:
+        """Who earned a certificate; send them, or collect them in a ZIP."""
+        try:
+            event = get_event(slug, include_drafts=True)
+            earned = certificates.earned(event)
+            click.echo(f"{len(earned)} earned a certificate.")
+            if send:
+                click.echo(f"{certificates.send_all(event.id, audit.COMMAND_LINE)} mailed.")
+            if zip_path:
+                with open(zip_path, "wb") as target:
+                    target.write(certificates.zip_all(event.id))
+                click.echo(f"Written to {zip_path}.")
+        except DomainError as exc:
+            _fail(exc)
+
+    @app.cli.command("follow-up")
+    @click.argument("slug")
+    @click.option("--to", "audience", type=click.Choice(list(followups.AUDIENCES)),
+                  required=True)
+    @click.option("--subject", required=True)
+    @click.option("--body-file", type=click.File(encoding="utf-8"), required=True)
+    @click.option("--after-end", "after_end", type=int, default=None,
+                  help="Minutes after the event's end to send it; now if left out.")
+    @_sends_mail(app)
+    def follow_up(slug: str, audience: str, subject: str, body_file, after_end) -> None:
+        """Write to those who attended, those absent, or everyone confirmed, once each."""
+        try:
+            event = get_event(slug, include_drafts=True)
+            row = followups.schedule(event.id, audience, subject, body_file.read(),
+                                     after_end_minutes=after_end, actor=audit.COMMAND_LINE)
+        except DomainError as exc:
+            _fail(exc)
+        if row.sent_at is not None:
+            click.echo(f"Sent to {row.recipients}.")
+        else:
+            click.echo(f"Will be sent at {timezones.iso_utc(row.send_at)}.")
 
     # A manage token may begin with "-" (URL-safe base64): an argument, not an option.
     @app.cli.command("cancel-registration", context_settings={"ignore_unknown_options": True})

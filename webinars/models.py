@@ -125,6 +125,15 @@ class Event(db.Model):
     #: In approval mode, an invited person is admitted without review.
     admit_invited: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                                 server_default=sa.false())
+    #: Present for at least this share (percent) of a session counts as attended
+    #: (webinars.registrations.attendance).
+    attendance_threshold: Mapped[int] = mapped_column(sa.Integer, default=50,
+                                                      server_default="50")
+    #: Sessions a registrant must have attended to earn a certificate; None: no
+    #: certificates (webinars.registrations.certificates).
+    certificate_sessions: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The programme named on certificates as their issuer.
+    issuer: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     # How many registrations are waiting, kept by webinars.registrations in
     # the same locked transaction as every move onto or off the waiting list,
     # so that a new registration learns its place without counting the queue
@@ -471,7 +480,9 @@ class AuditEntry(db.Model):
 
 
 class Attendance(db.Model):
-    """A registrant was there: checked in by an organizer for one session."""
+    """What is known of one registrant at one session: an organizer's check-in, and
+    the minutes the meeting platform's report counted. Whether that makes them
+    attended is one rule, webinars.registrations.attendance.attended."""
 
     __tablename__ = "attendance"
     __table_args__ = (
@@ -487,3 +498,63 @@ class Attendance(db.Model):
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     organizer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizers.id", ondelete="SET NULL"))
+    #: Ticked on the check-in page (False: only the platform's report knows them).
+    checked_in: Mapped[bool] = mapped_column(sa.Boolean, default=True,
+                                             server_default=sa.true())
+    #: Minutes present by the platform's report (all their joins summed); None: no report.
+    minutes: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Certificate(db.Model):
+    """A certificate issued to a registrant, kept as it states it.
+
+    ``code`` is the random key of its public verification page; the name,
+    event, sessions and hours are copied at issue, so that the certificate
+    says the same thing whatever later happens to the registration.
+    """
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("registrations.id", ondelete="SET NULL"), unique=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"),
+                                          index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    event_title: Mapped[str] = mapped_column(sa.String(200))
+    issuer: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: [{"title": ..., "start": ISO UTC, "end": ISO UTC}, ...] of the sessions attended.
+    sessions: Mapped[list] = mapped_column(sa.JSON, default=list)
+    minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    #: When the mail with its link was queued (once).
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(db.Model):
+    """An organizer's message for after the event, to one audience, sent once.
+
+    ``send_at`` is when it is due (now, or relative to the event's end);
+    ``sent_at`` is set in the transaction that queues its mails, which the
+    scheduler's sweep claims with a conditional update, so it goes once.
+    """
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"),
+                                          index=True)
+    audience: Mapped[str] = mapped_column(sa.String(16))  # attended, absent, confirmed
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    #: Minutes after the event's end, when it was set that way (else None: a fixed time).
+    after_end_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int | None] = mapped_column(sa.Integer)
+    organizer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)

@@ -32,6 +32,16 @@ def invitation_url(token: str) -> str:
     return f"{base_url()}/invitations/{token}"
 
 
+def certificate_url(code: str) -> str:
+    """A certificate's public verification page."""
+    return f"{base_url()}/certificates/{code}"
+
+
+def certificate_pdf_url(token: str) -> str:
+    """A registrant's certificate (PDF), behind their manage token."""
+    return f"{base_url()}/registrations/{token}/certificate.pdf"
+
+
 def registrant_calendar_url(token: str) -> str:
     """A registrant's own ``.ics``."""
     return f"{base_url()}/registrations/{token}.ics"

@@ -243,6 +243,11 @@ def iso_local(instant: datetime, zone_name: str) -> str:
     return instant.astimezone(_zone(zone_name)).isoformat()
 
 
+def parse_utc(text: str) -> datetime:
+    """The instant :func:`iso_utc` wrote ('2027-11-01T01:00:00Z'), as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def iso_utc(instant: datetime) -> str:
     """ISO 8601 in UTC ending in Z: '2027-07-15T02:00:00Z'."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -277,6 +282,12 @@ def _date_and_time(date: str, time: str, locale: str) -> str:
     # CLDR's glue, "{1}, {0}" in English; {0} is the time.
     pattern = str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
     return pattern.replace("{1}", date).replace("{0}", time)
+
+
+def format_day(instant: datetime, zone_name: str, locale: str | None = None) -> str:
+    """The day of a moment in a zone, as the reader's language writes it: '4 December 2026'."""
+    return format_skeleton("yMMMMd", instant, tzinfo=_zone(zone_name),
+                           locale=languages.formatting_locale(locale))
 
 
 def format_moment(instant: datetime, zone_name: str, locale: str | None = None) -> str:

@@ -44,7 +44,8 @@ EDITABLE = {
     "title", "slug", "description", "timezone", "capacity", "status",
     "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
     "verify_email", "language", "translations", "questions", "admission", "invite_only",
-    "allowed_domains", "admit_invited",
+    "allowed_domains", "admit_invited", "attendance_threshold", "certificate_sessions",
+    "issuer",
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
@@ -94,6 +95,7 @@ def create_event(data: object, organizer: Organizer | None) -> Outcome:
         language=languages.language(data.get("language") or languages.DEFAULT),
         translations=_translations(data.get("translations") or {}),
         **_admission_fields(data),
+        **_after_fields(data),
     )
     event.registration_closes_at = _closes_at(data.get("registration_closes_at"), zone_name,
                                               warnings)
@@ -204,6 +206,7 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
         new["language"] = languages.language(data["language"])
     if "translations" in data:
         new["translations"] = _translations(data["translations"])
+    new.update(_after_fields(data))
     new.update(_admission_fields({key: data[key] for key in _ADMISSION if key in data}))
     if "reminder_offsets_minutes" in data:
         new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
@@ -385,6 +388,21 @@ def _admission_fields(data: dict) -> dict:
             fields[key] = data[key]
     if "allowed_domains" in data:
         fields["allowed_domains"] = _domains(data["allowed_domains"])
+    return fields
+
+
+def _after_fields(data: dict) -> dict:
+    """What counts as attended and who earns a certificate: the fields present, checked."""
+    fields: dict = {}
+    if "attendance_threshold" in data:
+        fields["attendance_threshold"] = validation.integer(
+            data["attendance_threshold"], "attendance_threshold", minimum=1, maximum=100)
+    if "certificate_sessions" in data:
+        fields["certificate_sessions"] = validation.integer(
+            data["certificate_sessions"], "certificate_sessions", minimum=1,
+            maximum=MAX_SESSIONS, nullable=True)
+    if "issuer" in data:
+        fields["issuer"] = validation.text(data["issuer"], "issuer", max_length=200)
     return fields
 
 

@@ -28,7 +28,7 @@ from ..core import clock
 
 KINDS = {"confirmation", "waitlisted", "promotion", "update", "cancellation", "reminder",
          "message", "manage-link", "verify", "lockout", "application", "approved", "declined",
-         "invitation"}
+         "invitation", "follow-up", "certificate"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from flask_babel import force_locale, gettext
 from ..calendars import ics
 from ..calendars.times import session_times
 from ..core import clock, links
-from ..mail.compose import Invitation, compose
+from ..mail.compose import Invitation, compose, domain
 from ..mail.outbox import queue
 from ..models import (
     Event,
@@ -158,6 +158,22 @@ def event_cancelled(event: Event, registrants: list[Registration]) -> None:
                               sessions=list(sessions), method="CANCEL", event_cancelled=True)
 
 
+def follow_up(registration: Registration, follow_up) -> None:
+    """A follow-up (webinars.registrations.followups): once per person, by its Message-ID."""
+    with force_locale(registration.language):
+        _send(registration, "follow-up", follow_up.subject, template="message",
+              body=follow_up.body,
+              message_id=f"<follow-up-{follow_up.id}-{registration.id}@{domain()}>")
+
+
+def certificate(registration: Registration, certificate_url: str, verify_url: str) -> None:
+    """The link to the registrant's certificate (a link, not a large attachment)."""
+    with force_locale(registration.language):
+        _send(registration, "certificate", gettext(
+            "Your certificate: %(title)s", title=registration.event.local_title),
+            template="certificate", certificate_url=certificate_url, verify_url=verify_url)
+
+
 def message(registration: Registration, subject: str, body: str) -> None:
     """An organizer's message to one registrant: their text as typed, escaped in the HTML part.
 
@@ -206,7 +222,8 @@ def _invitation(registration: Registration, item) -> Invitation | None:
 
 
 def _send(registration: Registration, kind: str, subject: str, *, template: str = "registration",
-          invitation: Invitation | None = None, **context) -> None:
+          invitation: Invitation | None = None, message_id: str | None = None,
+          **context) -> None:
     event = registration.event
     zone = registration.timezone or "UTC"
     values = {
@@ -229,7 +246,8 @@ def _send(registration: Registration, kind: str, subject: str, *, template: str 
     text = render_template(f"emails/{template}.txt", **values)
     html = render_template(f"emails/{template}.html", **values)
     message = compose(kind=kind, to_name=registration.name, to_email=registration.email,
-                      subject=subject, text=text, html=html, invitation=invitation)
+                      subject=subject, text=text, html=html, invitation=invitation,
+                      message_id=message_id)
     upcoming = event.next_session(clock.now())
     queue(message, kind, registration_id=registration.id,
           about_at=upcoming.start_utc if upcoming else None)

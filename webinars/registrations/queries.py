@@ -17,12 +17,12 @@ from ..core import clock, countries, validation
 from ..core.db import db
 from ..core.errors import NotFound
 from ..models import (
-    Attendance,
     Event,
     EventStatus,
     Registration,
     RegistrationStatus,
 )
+from . import attendance
 
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
@@ -267,10 +267,7 @@ def by_country(event_id: int) -> list[CountryCount]:
     rows = db.session.execute(
         sa.select(Registration.id, Registration.country, Registration.status)
         .where(Registration.event_id == event_id)).all()
-    came = set(db.session.scalars(
-        sa.select(Attendance.registration_id).distinct()
-        .join(Registration, Registration.id == Attendance.registration_id)
-        .where(Registration.event_id == event_id)))
+    came = set().union(*attendance.by_session(event_id).values())
     confirmed, waiting, attended = Counter(), Counter(), Counter()
     for registration_id, country, status in rows:
         if status == CONFIRMED:

@@ -26,6 +26,7 @@ def register_templating(app: Flask) -> None:
         zone_city=timezones.city,
         zone_abbr=timezones.abbreviation,
         duration=timezones.duration_text,
+        day=timezones.format_day,
     )
     app.jinja_env.globals.update(viewer_zone=viewer_zone, zone_options=zone_options,
                                  current_language=languages.current,

@@ -46,7 +46,7 @@ from .. import claims
 from ..core.db import db
 from ..core.outages import is_outage
 from ..events.service import refresh_timezones
-from ..registrations import verification
+from ..registrations import followups, verification
 from ..reminders import queries as reminder_queries
 from ..reminders.sending import send_due
 from . import drain, heartbeat
@@ -133,6 +133,7 @@ class Runner:
         """Compose due confirmations, deliver the outbox, and see when reminders are next due."""
         with self._job():
             self.wake()  # first: a long delivery must not hold up a reminder's wake-up
+            followups.send_due()  # here, not in the pump's drain: a burst need not ask
             drain.drain()
 
     def fire(self) -> None:

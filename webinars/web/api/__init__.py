@@ -87,4 +87,4 @@ def organizer_required(view):
     return wrapper
 
 
-from . import events, registrations  # noqa: E402,F401  (routes register themselves on bp)
+from . import attendance, events, registrations  # noqa: E402,F401  (routes register themselves on bp)

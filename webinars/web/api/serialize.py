@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...core import links, timezones
 from ...models import Event, EventSession, Registration
-from ...registrations import deliveries, queries
+from ...registrations import attendance, deliveries, queries
 from ...registrations.seats import Registered
 
 
@@ -45,6 +45,9 @@ def event_dict(event: Event, *, include_cancelled_sessions: bool = False,
         "questions": [question_dict(q) for q in event.questions or []],
         "admission": event.admission,
         "invite_only": event.invite_only,
+        "attendance_threshold": event.attendance_threshold,
+        "certificate_sessions": event.certificate_sessions,
+        "issuer": event.issuer or "",
         "join_url": None,
         "reminder_offsets_minutes": list(event.reminder_offsets_minutes or []),
         "url": links.event_url(event.slug),
@@ -69,7 +72,8 @@ _ASK = object()  # registration_dict looks the bounce up itself
 
 def registration_dict(registration: Registration | Registered, *,
                       event_slug: str | None = None, position: int | None = None,
-                      mail_refused: str | None | object = _ASK) -> dict:
+                      mail_refused: str | None | object = _ASK,
+                      attended: tuple[list[int], int] | None = None) -> dict:
     """A registration as its owner and organizers see it.
 
     ``event_slug``, ``position`` and ``mail_refused`` (the mail server's
@@ -78,6 +82,8 @@ def registration_dict(registration: Registration | Registered, *,
     """
     if position is None and registration.status == queries.WAITLISTED:
         position = queries.waitlist_position(registration)
+    if attended is None and not isinstance(registration, Registered):
+        attended = attendance_of(registration)
     if mail_refused is _ASK:
         mail_refused = None if isinstance(registration, Registered) \
             else deliveries.bounce_of(registration.id)
@@ -96,4 +102,13 @@ def registration_dict(registration: Registration | Registered, *,
         "answers": dict(registration.answers or {}),
         "created_at": timezones.iso_utc(registration.created_at),
         "mail_refused": mail_refused,
+        "attended_sessions": attended[0] if attended else [],
+        "minutes_attended": attended[1] if attended else 0,
     }
+
+
+def attendance_of(registration: Registration) -> tuple[list[int], int]:
+    """(ids of the sessions attended, minutes the platforms counted) of one registration."""
+    came = attendance.by_session(registration.event_id)
+    return ([s for s, people in sorted(came.items()) if registration.id in people],
+            attendance.minutes_of(registration.event_id).get(registration.id, 0))

@@ -147,4 +147,4 @@ def safe_next(value: str | None) -> str | None:
     return value
 
 
-from . import auth, events, invitations, questions, registrants, settings  # noqa: E402,F401  (routes register on bp)
+from . import after, auth, events, invitations, questions, registrants, settings  # noqa: E402,F401  (routes register on bp)

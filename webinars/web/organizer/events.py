@@ -21,7 +21,7 @@ from ...core.languages import LANGUAGES, native_name
 from ...events import queries as event_queries
 from ...events import service
 from ...models import Event
-from ...registrations import attendance, deliveries, queries
+from ...registrations import attendance, certificates, deliveries, queries
 from . import bp, event_or_404, me, my_zone
 from .forms import ButtonForm, CapacityForm, EventForm
 
@@ -40,6 +40,7 @@ MAIL_KINDS = {
     "application": lazy_gettext("application received"),
     "approved": lazy_gettext("application approved"),
     "declined": lazy_gettext("application declined"), "invitation": lazy_gettext("invitation"),
+    "follow-up": lazy_gettext("follow-up"), "certificate": lazy_gettext("certificate"),
 }
 FIELD_LABELS = {
     "event": lazy_gettext("Event"),
@@ -56,6 +57,11 @@ FIELD_LABELS = {
     "allowed_domains": lazy_gettext("Domains that may register"),
     "admit_invited": lazy_gettext("Invited people admitted without review"),
     "invitations": lazy_gettext("Invitations"),
+    "attendance_threshold": lazy_gettext("Attended from (% of a session)"),
+    "certificate_sessions": lazy_gettext("Sessions that earn a certificate"),
+    "issuer": lazy_gettext("Issuer of certificates"),
+    "follow-up": lazy_gettext("Follow-up mail"),
+    "certificates": lazy_gettext("Certificates"),
     "language": lazy_gettext("Language"),
     "join_url": lazy_gettext("Join link"),
     "reminder_offsets_minutes": lazy_gettext("Reminders (minutes before)"),
@@ -97,6 +103,7 @@ def render_event(event: Event, *, capacity_form: CapacityForm | None = None,
         "organizer/event.html", event=event, confirmed=counted.confirmed,
         waiting=counted.waiting, registration_open=queries.is_open(event),
         pending=queries.pending_counts([event.id]).get(event.id, 0),
+        earned=len(certificates.earned(event)),
         capacity_form=capacity_form,
         button=ButtonForm(), zone=my_zone(), now=clock.now(),
         attended={s.id: len(present.get(s.id, ())) for s in event.sessions},
@@ -346,6 +353,10 @@ def _form_data(event: Event) -> dict:
         "invite_only": _YES_NO[event.invite_only],
         "allowed_domains": ", ".join(event.allowed_domains or []),
         "admit_invited": _YES_NO[event.admit_invited],
+        "attendance_threshold": str(event.attendance_threshold),
+        "certificate_sessions": "" if event.certificate_sessions is None
+        else str(event.certificate_sessions),
+        "issuer": event.issuer or "",
         "reminder_offsets_minutes": ", ".join(str(m) for m in
                                               event.reminder_offsets_minutes or []),
         "translations": _translations_shown(event.translations or {}),
@@ -381,7 +392,8 @@ def _wall_clock(instant, zone: str) -> str:
 
 SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
                  "registration_closes_at", "verify_email", "language", "admission",
-                 "invite_only", "allowed_domains", "admit_invited", "join_url",
+                 "invite_only", "allowed_domains", "admit_invited", "attendance_threshold",
+                 "certificate_sessions", "issuer", "join_url",
                  "reminder_offsets_minutes")
 _VERIFY_CHOICE = {None: "", True: "yes", False: "no"}
 _YES_NO = {True: "yes", False: "no"}
@@ -445,7 +457,7 @@ def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[in
 def _convert(name: str, value: str):
     """A form string as the API's type; what cannot be converted goes as typed,
     for the service to refuse with its message."""
-    if name == "capacity":
+    if name in ("capacity", "certificate_sessions", "attendance_threshold"):
         return _number(value)
     if name == "registration_closes_at":
         return value or None

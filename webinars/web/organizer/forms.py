@@ -126,6 +126,13 @@ class EventForm(FlaskForm):
         SelectChoice("no", lazy_gettext("Are reviewed like everyone")),
         SelectChoice("yes", lazy_gettext("Are admitted without review"))],
         default="no", validate_choice=False)
+    attendance_threshold = StringField(lazy_gettext("Attended from (% of a session)"),
+                                       default="50", render_kw={
+        "type": "number", "min": 1, "max": 100, "inputmode": "numeric"})
+    certificate_sessions = StringField(lazy_gettext("Sessions that earn a certificate"),
+                                       render_kw={"type": "number", "min": 1,
+                                                  "inputmode": "numeric"})
+    issuer = StringField(lazy_gettext("Issuer of certificates"), render_kw={"maxlength": 200})
     join_url = URLField(lazy_gettext("Join link"), render_kw={"maxlength": 500, "inputmode": "url"})
     reminder_offsets_minutes = StringField(lazy_gettext("Reminders (minutes before each session)"),
                                            render_kw={"inputmode": "numeric"})
@@ -190,6 +197,42 @@ class InvitationsForm(FlaskForm):
     file = FileField(lazy_gettext("Or upload a CSV file"), render_kw={
         "accept": ".csv,text/csv"})
     plan = HiddenField()
+
+
+class AttendanceImportForm(FlaskForm):
+    """A platform's participant report for one session, and how to read it."""
+
+    file = FileField(lazy_gettext("The participant report (CSV)"), render_kw={
+        "accept": ".csv,text/csv,text/plain"})
+    report = HiddenField()  # the report's text, carried from the preview to "Record"
+    report_format = SelectField(lazy_gettext("Exported from"), choices=[
+        SelectChoice("zoom", lazy_gettext("Zoom: participant report")),
+        SelectChoice("teams", lazy_gettext("Microsoft Teams: attendance report")),
+        SelectChoice("mapped", lazy_gettext("Another platform: name the columns below"))],
+        default="zoom", validate_choice=False)
+    name = StringField(lazy_gettext("Column of the name"))
+    email = StringField(lazy_gettext("Column of the email address"))
+    join = StringField(lazy_gettext("Column of the join time"))
+    leave = StringField(lazy_gettext("Column of the leave time"))
+    duration = StringField(lazy_gettext("Column of the duration (minutes)"))
+
+
+class FollowUpForm(FlaskForm):
+    """A message for after the event."""
+
+    audience = RadioField(lazy_gettext("Send to"), choices=[
+        SelectChoice("attended", lazy_gettext("Those who attended")),
+        SelectChoice("absent", lazy_gettext("Those who were confirmed and did not attend")),
+        SelectChoice("confirmed", lazy_gettext("Everyone confirmed"))],
+        default="attended", validate_choice=False)
+    subject = StringField(lazy_gettext("Subject"), render_kw={"maxlength": 200, "required": True})
+    body = TextAreaField(lazy_gettext("Message"), render_kw={"rows": 10, "required": True})
+    when = RadioField(lazy_gettext("When"), choices=[
+        SelectChoice("now", lazy_gettext("Now")),
+        SelectChoice("later", lazy_gettext("After the event ends, with this delay"))],
+        default="now", validate_choice=False)
+    hours_after = StringField(lazy_gettext("Hours after the end"), render_kw={
+        "inputmode": "decimal", "placeholder": "24"})
 
 
 class CapacityForm(FlaskForm):

@@ -19,7 +19,7 @@ from ...events.queries import session_of
 from ...models import Event, Registration, RegistrationStatus
 from ...registrations import attendance, broadcast, deliveries, queries, questions, seats
 from . import bp, event_or_404, me, my_zone
-from .forms import ButtonForm, MessageForm
+from .forms import AttendanceImportForm, ButtonForm, MessageForm
 
 FILTERS = {
     "all": None,
@@ -196,7 +196,7 @@ def registrations_csv(slug: str):
     columns = questions.columns(event.questions or [], [row.answers for row in rows])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_cell(heading) for heading in
+    writer.writerow([safe_cell(heading) for heading in
         [gettext("Name"), gettext("Email"), gettext("Status"), gettext("Waiting-list position"),
          gettext("Country code"), gettext("Country"), gettext("Organization"),
          gettext("Time zone"), gettext("Registered at (%(zone)s)", zone=zone),
@@ -208,7 +208,7 @@ def registrations_csv(slug: str):
     attended = gettext("yes")
     for row in rows:
         answers = row.answers or {}
-        writer.writerow([_cell(value) for value in [
+        writer.writerow([safe_cell(value) for value in [
             row.name, row.email, row.status, positions.get(row.id, ""), row.country,
             countries.country_name(row.country), row.organization, row.timezone,
             _spreadsheet_time(row.queued_at, zone), _spreadsheet_time(row.cancelled_at, zone),
@@ -222,7 +222,8 @@ def registrations_csv(slug: str):
         "Content-Disposition": f"attachment; filename={event.slug}-registrations.csv"})
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
+    """A spreadsheet cell that is text, never a formula (see FORMULA_STARTS)."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -263,7 +264,8 @@ def session_attendance(slug: str, session_id: int):
         "organizer/attendance.html", event=event, session=session, number=number,
         people=attendance.roll(event.id, session_id), present=attendance.present_ids(session_id),
         button=ButtonForm(), zone=my_zone(), problem=problem, country_name=country_name,
-        cancelled=session.called_off), status
+        cancelled=session.called_off, minutes=attendance.reported_minutes(session_id),
+        import_form=AttendanceImportForm()), status
 
 
 @bp.route("/events/<slug>/message", methods=["GET", "POST"])

@@ -11,7 +11,15 @@ from ...core import clock
 from ...core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ...events.queries import get_event
 from ...models import RegistrationStatus
-from ...registrations import bots, invitations, queries, questions, seats, verification
+from ...registrations import (
+    attendance,
+    bots,
+    invitations,
+    queries,
+    questions,
+    seats,
+    verification,
+)
 from .. import limits
 from ..extensions import from_elsewhere, refused_from_elsewhere
 from ..languages import prefer
@@ -166,6 +174,8 @@ def manage(token: str):
         "public/manage.html", registration=registration, event=registration.event,
         zone=viewer_zone() or registration.timezone,
         position=queries.waitlist_position(registration), form=CancelForm(),
+        certificate=attendance.qualifies(registration.event, attendance.counts(
+            registration.event_id).get(registration.id, 0)),
         answers=[(questions.shown(q).label, questions.answer_text(q, given[q["key"]]))
                  for q in registration.event.questions or [] if q["key"] in given])
     return _private(response)
