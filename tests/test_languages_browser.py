@@ -127,7 +127,9 @@ ORGANIZER_PAGES = ("/organizer/", "/organizer/events/new", "/organizer/events/me
                    "/organizer/settings", "/organizer/events/mekong/questions",
                    "/organizer/events/mekong/questions/new",
                    "/organizer/events/mekong/questions/role/edit",
-                   "/organizer/events/mekong/invitations")
+                   "/organizer/events/mekong/invitations",
+                   "/organizer/events/mekong/attendance-report",
+                   "/organizer/events/mekong/follow-ups")
 
 
 def violations(page) -> list:

@@ -189,6 +189,7 @@ def test_the_route_list_is_complete(app):
             "organizer.promote_registration", "organizer.revoke_token"} <= pages
     assert api == {"api.create_event", "api.update_event", "api.cancel_event",
                    "api.list_registrations", "api.approve", "api.decline", "api.invite",
+                   "api.import_attendance", "api.attendance_report",
                    "metrics.metrics"}
 
 
