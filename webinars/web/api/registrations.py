@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
-from ...registrations import deliveries, invitations, queries, seats
+from ...registrations import attendance, deliveries, invitations, queries, seats
 from .. import limits
 from . import bp, current_organizer, json_body, organizer_required
 from .serialize import registration_dict
@@ -69,9 +69,14 @@ def list_registrations(slug: str):
     rows = queries.in_arrival_order(event.id)
     positions = queries.waitlist_positions(event.id)
     refused = deliveries.bounced(event.id)
+    # Attendance counted once for the event, not once per row.
+    came = attendance.by_session(event.id)
+    minutes = attendance.minutes_of(event.id)
     return jsonify({"registrations": [
         registration_dict(row, event_slug=event.slug, position=positions.get(row.id),
-                          mail_refused=refused.get(row.id))
+                          mail_refused=refused.get(row.id),
+                          attended=([s for s, people in sorted(came.items()) if row.id in people],
+                                    minutes.get(row.id, 0)))
         for row in rows]})
 
 
