@@ -321,3 +321,64 @@ def test_the_command_line_imports_reports_and_makes_certificates(app, client, au
     assert "in total: confirmed 3, attended 1, absent 2" in shown.output
     made = runner.invoke(app.cli, ["certificates", "tctp", "--zip", str(tmp_path / "c.zip")])
     assert "0 earned a certificate." in made.output  # one session of the two required
+
+
+def test_hostile_reports_and_codes_are_refused_plainly(client, auth, workshop):
+    first, second = workshop["sessions"][:2]
+    header = "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes)\n"
+    for duration in ("nan", "inf", "1e999", "9" * 5000 + "h", "-5"):
+        answer = upload(client, auth, first, f"{header}A,sokha@example.org,x,y,{duration}\n",
+                        "zoom")
+        assert answer.status_code == 400, duration
+    assert upload(client, auth, first, b"\xff\xfeA", "teams").status_code == 400
+    assert db.session.scalars(sa.select(Attendance)).all() == []
+    for code in ("%00" * 20, "a" * 20 + "%00", "<script>" * 3):
+        assert client.get(f"/certificates/{code}").status_code == 404
+        assert client.get(f"/registrations/{code}/certificate.pdf").status_code == 404
+
+
+def test_two_addresses_of_one_person_add_up_and_cancelled_sessions_count_for_nobody(
+        client, auth, workshop):
+    first, second = workshop["sessions"][:2]
+    report = ("Participant,Mail,Minutes\n"
+              "Chan Sokha,sokha@example.org,40\nChan Sokha,sokha.personal@example.org,40\n")
+    url = (f"/api/v1/events/tctp/sessions/{first}/attendance?format=mapped"
+           "&name=Participant&email=Mail&duration=Minutes")
+    registration_id = db.session.scalar(sa.text(
+        "select id from registrations where email_key = 'sokha@example.org'"))
+    from webinars.registrations import attendance, platform_reports
+    rows = platform_reports.read(report, "mapped", {"name": "Participant", "email": "Mail",
+                                                    "duration": "Minutes"})
+    result = attendance.import_report(db.session.get(
+        __import__("webinars.models", fromlist=["Event"]).EventSession, first).event_id,
+        first, rows, dry_run=False, matches={"sokha.personal@example.org": registration_id})
+    [person] = [p for p in result.people if p.registration_id == registration_id]
+    assert (person.minutes, person.attended) == (80, True)
+    assert client.post(url, data=report, content_type="text/csv", headers=auth).status_code \
+        == 201
+    # The second session is cancelled after its report was imported: nobody attended it.
+    upload(client, auth, second, TEAMS, "teams")
+    sessions = client.get("/api/v1/events/tctp", headers=auth).json["sessions"]
+    kept = [{"id": s["id"], "start": s["start"][:16], "end": s["end"][:16]}
+            for s in sessions if s["id"] != second]
+    client.patch("/api/v1/events/tctp", json={"sessions": kept}, headers=auth)
+    assert second not in registration(client, workshop["people"]["sokha"])["attended_sessions"]
+    assert upload(client, auth, second, TEAMS, "teams").status_code == 409
+
+
+def test_a_follow_up_after_the_end_follows_a_moved_session(client, auth, workshop,
+                                                           frozen_clock):
+    frozen_clock.set(datetime(2027, 11, 9, 4, 0, tzinfo=UTC))
+    event_id = db.session.scalar(sa.text("select id from events where slug = 'tctp'"))
+    row = followups.schedule(event_id, "confirmed", "Thanks", "Thank you.",
+                             after_end_minutes=60)
+    sessions = client.get("/api/v1/events/tctp", headers=auth).json["sessions"]
+    moved = [{"id": s["id"], "start": s["start"][:16], "end": s["end"][:16]} for s in sessions]
+    moved[-1].update(start="2027-11-16T09:00", end="2027-11-16T11:30")  # a week later
+    frozen_clock.set(datetime(2027, 11, 9, 5, 1, tzinfo=UTC))  # the old end plus an hour
+    # (a real organizer could not move a session once the event is over; the clock is ours)
+    client.patch("/api/v1/events/tctp", json={"sessions": moved}, headers=auth)
+    assert followups.send_due() == 0
+    db.session.expire_all()
+    assert db.session.get(type(row), row.id).send_at == datetime(2027, 11, 16, 4, 30,
+                                                                 tzinfo=UTC)

@@ -90,10 +90,12 @@ def counts(event_id: int) -> dict[int, int]:
 def by_session(event_id: int) -> dict[int, set[int]]:
     """{session id: registration ids that attended it} for one event, by :func:`attended`."""
     event = db.session.get(Event, event_id)
-    sessions = {s.id: s for s in event.sessions}
+    # A session that did not take place was attended by nobody.
+    sessions = {s.id: s for s in event.scheduled_sessions}
     result: dict[int, set[int]] = {}
     for row in _rows_of(event_id):
-        if attended(row, sessions[row.session_id], event.attendance_threshold):
+        if row.session_id in sessions and attended(row, sessions[row.session_id],
+                                                   event.attendance_threshold):
             result.setdefault(row.session_id, set()).add(row.registration_id)
     return result
 
@@ -158,6 +160,9 @@ def record(event_id: int, session_id: int, present: Iterable[int],
 
 # --- the platform's report ---------------------------------------------------
 
+_ON_THE_ROLL = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED,
+                RegistrationStatus.CANCELLED)
+
 #: What an import does with a person of the report.
 OUTCOMES = ("recorded", "unchanged", "unmatched", "ignored")
 
@@ -215,23 +220,36 @@ def import_report(event_id: int, session_id: int, report: list[ReportRow], *,
         session = db.session.get(EventSession, session_id)
         if event is None or session is None or session.event_id != event_id:
             raise NotFound(gettext("No such session in this event."))
+        if session.called_off:
+            raise Conflict(gettext("This session is cancelled."))
         if session.start_utc > clock.now():
             raise Conflict(gettext("This session has not started yet; import its report "
                                    "once it has."))
+        # Whoever had a seat, or had one and cancelled; not applications, pending or declined.
         registrants = {r.email_key: r for r in db.session.scalars(
-            sa.select(Registration).where(Registration.event_id == event_id))}
+            sa.select(Registration).where(Registration.event_id == event_id,
+                                          Registration.status.in_(_ON_THE_ROLL)))}
         by_id = {r.id: r for r in registrants.values()}
         existing = {r.registration_id: r for r in db.session.scalars(
             sa.select(Attendance).where(Attendance.session_id == session_id))}
         length = session_minutes(session)
-        people = []
+        groups: dict[object, list[ReportRow]] = {}  # a registration's id, or an address
+        how: dict[object, str | None] = {}
         for key, rows in _by_address(report).items():
-            minutes = min(math.floor(sum(r.minutes for r in rows) + 1e-9), length)
             registration = registrants.get(key)
             outcome = None
             if registration is None and key in matches:
                 registration = by_id.get(matches[key]) if matches[key] is not None else None
                 outcome = None if registration is not None else "ignored"
+            # Two addresses of one person (one matched by hand) add up.
+            group = registration.id if registration is not None else key
+            groups.setdefault(group, []).extend(rows)
+            how.setdefault(group, outcome)
+        people = []
+        for group, rows in groups.items():
+            minutes = min(math.floor(sum(r.minutes for r in rows) + 1e-9), length)
+            registration = by_id.get(group) if isinstance(group, int) else None
+            outcome = how[group]
             if registration is None:
                 outcome = outcome or "unmatched"
             else:

@@ -32,9 +32,9 @@ from ..models import Certificate, Event, Organizer, Registration
 from . import attendance, mails
 
 
-def attended_sessions(event: Event, registration_id: int) -> list:
-    """The scheduled sessions this registrant attended, in order."""
-    came = attendance.by_session(event.id)
+def attended_sessions(event: Event, registration_id: int, came: dict | None = None) -> list:
+    """The scheduled sessions this registrant attended, in order (``came``: by_session's)."""
+    came = attendance.by_session(event.id) if came is None else came
     return [s for s in event.scheduled_sessions if registration_id in came.get(s.id, set())]
 
 
@@ -67,14 +67,17 @@ def for_registration(token: str) -> Certificate:
     return issued
 
 
-def _issue(registration: Registration) -> Certificate | None:
-    """The registration's certificate, made now if it earned one; in the caller's transaction."""
+def _issue(registration: Registration, came: dict | None = None) -> Certificate | None:
+    """The registration's certificate, made now if it earned one; in the caller's transaction.
+
+    ``came`` is :func:`attendance.by_session` of the event, when the caller counted it.
+    """
     existing = db.session.scalar(sa.select(Certificate).where(
         Certificate.registration_id == registration.id))
     if existing is not None:
         return existing
     event = registration.event
-    sessions = attended_sessions(event, registration.id)
+    sessions = attended_sessions(event, registration.id, came)
     if not attendance.qualifies(event, len(sessions)):
         return None
     row = Certificate(
@@ -93,7 +96,7 @@ def _issue(registration: Registration) -> Certificate | None:
 def by_code(code: str) -> Certificate:
     """The certificate with this verification code, or NotFound (nothing else is said)."""
     row = None
-    if isinstance(code, str) and 16 <= len(code) <= 32:
+    if validation.is_token(code) and len(code) <= 32:
         row = db.session.scalar(sa.select(Certificate).where(Certificate.code == code))
     if row is None:
         raise NotFound(gettext("No certificate has this code."))
@@ -124,9 +127,10 @@ def send_all(event_id: int, actor: Organizer | str | None) -> int:
             raise Conflict(gettext("This event gives no certificates: set how many sessions "
                                    "earn one first."))
         mailed = 0
+        came = attendance.by_session(event_id)
         for registration in earned(event):
-            row = _issue(registration)
-            if row.mailed_at is None:
+            row = _issue(registration, came)
+            if row is not None and row.mailed_at is None:
                 mails.certificate(registration, links.certificate_pdf_url(registration.token),
                                   links.certificate_url(row.code))
                 row.mailed_at = clock.now()
@@ -141,7 +145,8 @@ def zip_all(event_id: int) -> bytes:
     """Every earned certificate of an event as PDFs in one ZIP (issuing those not yet issued)."""
     with write_transaction(locks.event(event_id)):
         event = db.session.get(Event, event_id)
-        rows = [_issue(r) for r in earned(event)]
+        came = attendance.by_session(event_id)
+        rows = [row for row in (_issue(r, came) for r in earned(event)) if row is not None]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for row in rows:

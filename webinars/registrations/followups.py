@@ -22,7 +22,7 @@ from ..core import clock, validation
 from ..core.db import db
 from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.transactions import end_read, write_transaction
-from ..models import Event, FollowUp, Organizer, Registration, RegistrationStatus
+from ..models import Event, EventStatus, FollowUp, Organizer, Registration, RegistrationStatus
 from . import attendance, mails
 from .broadcast import MAX_BODY
 
@@ -97,7 +97,17 @@ def send_due(now: datetime | None = None) -> int:
             if not claimed:
                 continue  # another process took it
             row = db.session.get(FollowUp, follow_up_id)
-            _queue(row, db.session.get(Event, row.event_id), now)
+            event = db.session.get(Event, row.event_id)
+            if event.status == EventStatus.CANCELLED:  # nothing to follow up
+                row.recipients = 0
+                continue
+            if row.after_end_minutes is not None and event.ends_at is not None:
+                # The sessions may have moved since it was written: after the end as it is.
+                due = event.ends_at + timedelta(minutes=row.after_end_minutes)
+                if due > now:
+                    row.sent_at, row.send_at = None, due
+                    continue
+            _queue(row, event, now)
             sent += 1
     return sent
 

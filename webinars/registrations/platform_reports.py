@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 
@@ -33,7 +34,10 @@ MAX_BYTES = 2 * 1024 * 1024
 MAPPED = ("name", "email", "join", "leave", "duration")
 
 _ZOOM_DURATION = ("Duration (Minutes)", "Total Duration (Minutes)")
-_HMS = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.I)
+_HMS = re.compile(r"^\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,6})\s*m(?:in)?)?\s*(?:(\d{1,8})\s*s)?\s*$",
+                  re.I)
+#: Longer than any session (a week); a report that says more is wrong.
+_MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,9 @@ def decode(data: bytes | str) -> str:
         return data.lstrip("\ufeff")
     if len(data) > MAX_BYTES:
         raise BadRequest(gettext("The file is larger than 2 MB."))
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Teams writes UTF-16 with a BOM
-        return data.decode("utf-16")
     try:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Teams writes UTF-16 with a BOM
+            return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest(gettext("The file is not text in UTF-8 or UTF-16.")) from None
@@ -156,9 +160,14 @@ def _minutes(value: str, line: int) -> float:
     if not value:
         return 0.0
     try:
-        return max(float(value), 0.0)
+        number = float(value)
     except ValueError:
-        pass
+        number = None
+    if number is not None:
+        if not math.isfinite(number) or not 0 <= number <= _MAX_MINUTES:
+            raise BadRequest(gettext("Line %(line)s: %(value)s is not a duration.", line=line,
+                                     value=value[:40]))
+        return number
     match = _HMS.match(value)
     if match and any(match.groups()):
         hours, minutes, seconds = (int(part or 0) for part in match.groups())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
@@ -17,7 +18,7 @@ from .forms import AttendanceImportForm, ButtonForm, FollowUpForm
 from .registrants import country_name, safe_cell
 
 #: The chart's geometry, in SVG user units (it scales to the page's width).
-BAR, GAP, LABEL, WIDTH = 22, 14, 150, 640
+BAR, GAP, LABEL, WIDTH = 22, 14, 96, 360
 
 
 def _session(event, session_id: int):
@@ -84,7 +85,7 @@ def _chart(report: attendance.Report) -> dict:
     """The bars of the chart: one group per session, attended and absent side by side."""
     biggest = max([line.confirmed for _s, line in report.sessions]
                   + [line.attended for _s, line in report.sessions] + [1])
-    scale = (WIDTH - LABEL - 60) / biggest
+    scale = (WIDTH - LABEL - 84) / biggest  # room for the words after the bar
     groups = []
     for number, (session, line) in enumerate(report.sessions):
         top = number * (2 * BAR + GAP)
@@ -157,7 +158,7 @@ def follow_ups(slug: str):
 
 def _number(text: str) -> bool:
     try:
-        return float(text) >= 0
+        return math.isfinite(float(text)) and float(text) >= 0
     except ValueError:
         return False
 

@@ -57,7 +57,7 @@ FIELD_LABELS = {
     "allowed_domains": lazy_gettext("Domains that may register"),
     "admit_invited": lazy_gettext("Invited people admitted without review"),
     "invitations": lazy_gettext("Invitations"),
-    "attendance_threshold": lazy_gettext("Attended from (% of a session)"),
+    "attendance_threshold": lazy_gettext("Attended from (percent of a session)"),
     "certificate_sessions": lazy_gettext("Sessions that earn a certificate"),
     "issuer": lazy_gettext("Issuer of certificates"),
     "follow-up": lazy_gettext("Follow-up mail"),

@@ -126,7 +126,7 @@ class EventForm(FlaskForm):
         SelectChoice("no", lazy_gettext("Are reviewed like everyone")),
         SelectChoice("yes", lazy_gettext("Are admitted without review"))],
         default="no", validate_choice=False)
-    attendance_threshold = StringField(lazy_gettext("Attended from (% of a session)"),
+    attendance_threshold = StringField(lazy_gettext("Attended from (percent of a session)"),
                                        default="50", render_kw={
         "type": "number", "min": 1, "max": 100, "inputmode": "numeric"})
     certificate_sessions = StringField(lazy_gettext("Sessions that earn a certificate"),
