@@ -47,6 +47,19 @@ def attended(row: Attendance | None, session: EventSession, threshold: int) -> b
     return row.minutes is not None and row.minutes * 100 >= threshold * session_minutes(session)
 
 
+def _session_held(event_id: int, session_id: int, not_yet: str) -> tuple[Event, EventSession]:
+    """The event and its session, once the session has started and if it takes place."""
+    event = db.session.get(Event, event_id)
+    session = db.session.get(EventSession, session_id)
+    if event is None or session is None or session.event_id != event_id:
+        raise NotFound(gettext("No such session in this event."))
+    if session.called_off:
+        raise Conflict(gettext("This session is cancelled."))
+    if session.start_utc > clock.now():
+        raise Conflict(not_yet)
+    return event, session
+
+
 def _rows_of(event_id: int) -> list[Attendance]:
     return list(db.session.scalars(
         sa.select(Attendance).join(EventSession, EventSession.id == Attendance.session_id)
@@ -118,16 +131,9 @@ def record(event_id: int, session_id: int, present: Iterable[int],
     """
     wanted = set(present)
     with write_transaction(locks.event(event_id)):
-        event = db.session.get(Event, event_id)
-        session = db.session.get(EventSession, session_id)
-        if event is None or session is None or session.event_id != event_id:
-            raise NotFound(gettext("No such session in this event."))
-        if session.called_off:
-            raise Conflict(gettext("This session is cancelled."))
+        event, session = _session_held(event_id, session_id, gettext(
+            "This session has not started yet; check people in once it has."))
         now = clock.now()
-        if session.start_utc > now:
-            raise Conflict(gettext("This session has not started yet; check people in once "
-                                   "it has."))
         people = {r.id: r for r in roll(event_id, session_id)}
         strangers = wanted - set(people)
         if strangers:
@@ -216,15 +222,8 @@ def import_report(event_id: int, session_id: int, report: list[ReportRow], *,
     """
     matches = {k.lower(): v for k, v in (matches or {}).items()}
     with write_transaction(locks.event(event_id)):
-        event = db.session.get(Event, event_id)
-        session = db.session.get(EventSession, session_id)
-        if event is None or session is None or session.event_id != event_id:
-            raise NotFound(gettext("No such session in this event."))
-        if session.called_off:
-            raise Conflict(gettext("This session is cancelled."))
-        if session.start_utc > clock.now():
-            raise Conflict(gettext("This session has not started yet; import its report "
-                                   "once it has."))
+        event, session = _session_held(event_id, session_id, gettext(
+            "This session has not started yet; import its report once it has."))
         # Whoever had a seat, or had one and cancelled; not applications, pending or declined.
         registrants = {r.email_key: r for r in db.session.scalars(
             sa.select(Registration).where(Registration.event_id == event_id,
