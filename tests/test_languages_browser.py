@@ -16,7 +16,8 @@ from test_registrations import person, register
 
 from webinars.core.db import db
 from webinars.core.languages import LANGUAGES
-from webinars.models import Invitation, RegistrationRequest
+from webinars.models import Invitation, Registration, RegistrationRequest
+from webinars.reminders import stopping
 
 pytestmark = pytest.mark.browser
 
@@ -162,8 +163,10 @@ def test_every_page_passes_axe_in_every_language(browser, live_server, mekong, c
     client.post(f"/api/v1/events/{mekong}/invitations", json={"invitees": [
         {"name": "Invited", "email": "invited@example.org"}]}, headers=auth)
     invitation = db.session.scalar(sa.select(Invitation))
+    first = db.session.scalar(sa.select(Registration).where(Registration.token == token))
     private = (f"/registrations/{token}", f"/registrations/confirm/{request.token}",
                f"/registrations/{applied}", f"/invitations/{invitation.token}",
+               f"/reminders/stop/{first.id}/{stopping.key(first.id, token)}",
                "/no-such-page")
     context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
     page = context.new_page()

@@ -301,6 +301,8 @@ class Registration(ApplicantColumns, db.Model):
     # decision, is the promise that they will be: set until that work is done.
     notice_due: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                              server_default=sa.false())
+    #: The registrant stopped their reminders (webinars.reminders.stopping); the seat stays.
+    reminders_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
 

@@ -42,6 +42,11 @@ def certificate_pdf_url(token: str) -> str:
     return f"{base_url()}/registrations/{token}/certificate.pdf"
 
 
+def stop_reminders_url(registration_id: int, key: str) -> str:
+    """The one-click link that stops a registration's reminders (RFC 8058)."""
+    return f"{base_url()}/reminders/stop/{registration_id}/{key}"
+
+
 def registrant_calendar_url(token: str) -> str:
     """A registrant's own ``.ics``."""
     return f"{base_url()}/registrations/{token}.ics"

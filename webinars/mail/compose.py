@@ -51,14 +51,15 @@ class Outgoing:
 
 def compose(*, kind: str, to_name: str, to_email: str, subject: str, text: str, html: str,
             invitation: Invitation | None = None, attachment: tuple[str, bytes] | None = None,
-            message_id: str | None = None) -> Outgoing:
+            message_id: str | None = None, headers: dict[str, str] | None = None) -> Outgoing:
     """A mail as calendar vendors expect it, written out as RFC 5322 bytes.
 
     ``multipart/mixed`` holding a ``multipart/alternative`` of text and HTML
     (quoted-printable); with an iTIP ``invitation``, also ``text/calendar;
     method=...`` in the alternative and the same ``.ics`` attached, for
     clients that only look there (RFC 6047); with ``attachment``
-    (``(filename, ics bytes)``), a plain calendar file to open.
+    (``(filename, ics bytes)``), a plain calendar file to open. ``headers``
+    are more header fields, ASCII made by the app (never user text).
 
     """
     if kind not in KINDS:
@@ -74,6 +75,7 @@ def compose(*, kind: str, to_name: str, to_email: str, subject: str, text: str, 
         f"X-Webinars-Kind: {kind}",
         # RFC 3834: no vacation or out-of-office replies to this.
         "Auto-Submitted: auto-generated",
+        *[f"{name}: {value}" for name, value in (headers or {}).items()],
         "MIME-Version: 1.0",
         f'Content-Type: multipart/mixed; boundary="{outer}"',
         "",

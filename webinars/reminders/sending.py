@@ -49,6 +49,7 @@ from ..models import (
     ReminderStatus,
     SessionStatus,
 )
+from . import stopping
 
 PENDING = ReminderStatus.PENDING
 #: Reminders per claim and sender thread: small, so that a slow mail server
@@ -298,6 +299,7 @@ def _still_wanted(reminder: Reminder, claim: claims.Claim, report: Report,
                   marks: sa.Connection) -> bool:
     registration, session = reminder.registration, reminder.session
     if (registration.status == RegistrationStatus.CONFIRMED
+            and registration.reminders_stopped_at is None
             and session.status == SessionStatus.SCHEDULED
             and session.event.status == EventStatus.PUBLISHED):
         return True
@@ -385,6 +387,9 @@ class Composer:
                             lead=lead),
             text=self.text.render(values), html=self.html.render(values),
             attachment=(f"{event.slug}.ics", file),
+            # One click in the mail client stops this registration's later reminders.
+            headers={"List-Unsubscribe": f"<{stopping.link(registration)}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
             # Deterministic: the same reminder for the same time has the same
             # Message-ID, so a duplicate (the crash window) is recognisable.
             message_id=f"<reminder-{reminder.id}-{reminder.due_at:%Y%m%dT%H%MZ}@{self.domain}>",

@@ -15,4 +15,4 @@ def index():
     return render_template("public/index.html", events=event_queries.upcoming_events())
 
 
-from . import calendars, certificates, health, registration  # noqa: E402,F401  (routes register themselves on bp)
+from . import calendars, certificates, health, registration, reminders  # noqa: E402,F401  (routes register themselves on bp)
