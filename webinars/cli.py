@@ -19,6 +19,7 @@ from .registrations import (
     attendance,
     certificates,
     deliveries,
+    erasure,
     followups,
     invitations,
     platform_reports,
@@ -195,6 +196,22 @@ def register_cli(app: Flask) -> None:
                        + (f"  {row.reason}" if row.reason else ""))
         verb = "would be invited" if dry_run else "invited"
         click.echo(f"{plan.count('new')} {verb}; {plan.count('invalid')} bad row(s).")
+
+    @app.cli.command("erase")
+    @click.argument("email")
+    @click.option("--event", "slug", required=True, help="The event's slug.")
+    @_sends_mail(app)
+    def erase(email: str, slug: str) -> None:
+        """Erase one person's registration and data on their request (audited, not kept)."""
+        try:
+            event = get_event(slug, include_drafts=True)
+            [registration] = queries.by_addresses(event.id, [email]) or [None]
+            if registration is None:
+                raise click.ClickException(f"No registration of {email} for this event.")
+            erasure.erase(registration.id, actor=audit.COMMAND_LINE)
+        except DomainError as exc:
+            _fail(exc)
+        click.echo("Erased.")
 
     @app.cli.command("import-attendance")
     @click.argument("slug")

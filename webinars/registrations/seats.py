@@ -473,24 +473,34 @@ def cancel(token: str, *, actor: Organizer | str | None = None) -> Registration:
     event_id = by_token(token).event_id
     with write_transaction(locks.seats(event_id)):
         registration = by_token(token)
-        if registration.status in (CANCELLED, DECLINED):  # a declined one stays declined
-            return registration
-        was_confirmed = registration.status == CONFIRMED
-        if registration.status == WAITLISTED:
-            _step_waitlist(registration.event_id, -1)
-        if actor is not None:
-            audit.record(registration.event, status_field(registration),
-                         str(registration.status), str(CANCELLED), actor)
-        registration.status = CANCELLED
-        registration.cancelled_at = clock.now()
-        registration.notice_due = False  # nothing left to confirm
-        db.session.flush()
-        planning.drop(registration.id)
-        mails.cancelled(registration, was_confirmed=was_confirmed,
-                                by_organizer=actor is not None)
-        if was_confirmed:
-            fill_free_seats(registration.event)
+        withdraw(registration, actor=actor)
     return registration
+
+
+def withdraw(registration: Registration, *, actor: Organizer | str | None = None,
+             tell: bool = True) -> None:
+    """:func:`cancel`'s work, in the caller's transaction holding the seat lock.
+
+    ``tell``: mail the registrant (not when their data is being erased).
+    """
+    if registration.status in (CANCELLED, DECLINED):  # a declined one stays declined
+        return
+    was_confirmed = registration.status == CONFIRMED
+    if registration.status == WAITLISTED:
+        _step_waitlist(registration.event_id, -1)
+    if actor is not None:
+        audit.record(registration.event, status_field(registration),
+                     str(registration.status), str(CANCELLED), actor)
+    registration.status = CANCELLED
+    registration.cancelled_at = clock.now()
+    registration.notice_due = False  # nothing left to confirm
+    db.session.flush()
+    planning.drop(registration.id)
+    if tell:
+        mails.cancelled(registration, was_confirmed=was_confirmed,
+                        by_organizer=actor is not None)
+    if was_confirmed:
+        fill_free_seats(registration.event)
 
 
 def fill_free_seats(event: Event) -> list[Registration]:

@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from ...core.errors import Conflict, ValidationError
 from ...events.queries import get_event
-from ...registrations import attendance, deliveries, invitations, queries, seats
+from ...registrations import attendance, deliveries, erasure, invitations, queries, seats
 from .. import limits
 from . import bp, current_organizer, json_body, organizer_required
 from .serialize import registration_dict
@@ -122,3 +122,21 @@ def invite(slug: str):
                               actor=current_organizer(),
                               expect=expect if isinstance(expect, str) else None)
     return jsonify(plan.as_dict()), 200 if dry_run else 201
+
+
+@bp.get("/registrations/<token>/data")
+def registration_data(token: str):
+    """Everything held about the person behind a manage token (for them to keep)."""
+    return jsonify(erasure.held_about(queries.by_token(token)))
+
+
+@bp.delete("/registrations/<token>/data")
+def erase_registration(token: str):
+    """Cancel the registration and erase the person's data; the seat goes to the next waiting.
+
+    With an organizer's token it is the organizer's erasure on request, audited
+    under their name (what was erased is not kept).
+    """
+    registration = queries.by_token(token)
+    erasure.erase(registration.id, actor=current_organizer() or erasure.THE_REGISTRANT)
+    return jsonify({"status": "erased"})

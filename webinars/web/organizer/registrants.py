@@ -17,7 +17,15 @@ from ...core import countries, timezones
 from ...core.errors import DomainError, NotFound
 from ...events.queries import session_of
 from ...models import Event, Registration, RegistrationStatus
-from ...registrations import attendance, broadcast, deliveries, queries, questions, seats
+from ...registrations import (
+    attendance,
+    broadcast,
+    deliveries,
+    erasure,
+    queries,
+    questions,
+    seats,
+)
 from . import bp, event_or_404, me, my_zone
 from .forms import AttendanceImportForm, ButtonForm, MessageForm
 
@@ -159,6 +167,13 @@ def cancel_registration(slug: str, registration_id: int):
                    lambda name: gettext(
                        "The registration of %(name)s is cancelled; they are being told.",
                        name=name))
+
+
+@bp.post("/events/<slug>/registrations/<int:registration_id>/erase")
+def erase_registration(slug: str, registration_id: int):
+    """Erase one person's data on their request: audited, without keeping what was erased."""
+    return _act_on(slug, registration_id, lambda r: erasure.erase(r.id, actor=me()),
+                   lambda name: gettext("The data of %(name)s is erased.", name=name))
 
 
 @bp.post("/events/<slug>/registrations/<int:registration_id>/promote")

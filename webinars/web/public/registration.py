@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -14,6 +16,7 @@ from ...models import RegistrationStatus
 from ...registrations import (
     attendance,
     bots,
+    erasure,
     invitations,
     queries,
     questions,
@@ -179,6 +182,29 @@ def manage(token: str):
         answers=[(questions.shown(q).label, questions.answer_text(q, given[q["key"]]))
                  for q in registration.event.questions or [] if q["key"] in given])
     return _private(response)
+
+
+@bp.get("/registrations/<token>/data.json")
+def my_data(token: str):
+    """Everything held about the registrant, as a JSON file to keep."""
+    registration = queries.by_token(token)
+    body = json.dumps(erasure.held_about(registration), ensure_ascii=False, indent=2)
+    return Response(body, content_type="application/json; charset=utf-8", headers={
+        "Content-Disposition": "attachment; filename=my-registration.json", **_PRIVATE})
+
+
+@bp.post("/registrations/<token>/erase")
+def erase(token: str):
+    """Delete the registration and the data held about the person (CSRF-checked)."""
+    registration = queries.by_token(token)
+    if request.form.get("confirm") != "yes":
+        flash(gettext("Tick the box to confirm that your registration and data should be "
+                      "deleted."), "error")
+        return redirect(url_for("public.manage", token=token), 303)
+    slug = registration.event.slug
+    erasure.erase(registration.id, actor=erasure.THE_REGISTRANT)
+    flash(gettext("Your registration and the data we held about you are deleted."))
+    return redirect(url_for("public.event_page", slug=slug), 303)
 
 
 @bp.post("/registrations/<token>/cancel")
