@@ -109,3 +109,66 @@ def test_the_command_line_erases_by_address(app, client, two):
     erased(app, client, first, second)
     again = CliRunner().invoke(app.cli, ["erase", "sokha@example.org", "--event", "small"])
     assert again.exit_code != 0
+
+
+def identifying(app, needles) -> list[str]:
+    """Every table cell and .eml file that holds any of ``needles`` (names, addresses...)."""
+    found = []
+    db.session.rollback()
+    for table in db.metadata.sorted_tables:
+        if table.name in ("certificates", "organizers", "api_tokens"):
+            continue  # a certificate keeps what it states; organizers are not registrants
+        for row in db.session.execute(sa.select(table)).all():
+            text = " ".join(str(v) for v in row)
+            found += [f"{table.name}: {n}" for n in needles if n in text]
+    for content in files(app):
+        found += [f"outbox file: {n}" for n in needles if n in content]
+    return found
+
+
+def test_past_the_retention_period_nothing_identifies_a_registrant(app, client, auth, two,
+                                                                   frozen_clock, signed_in):
+    from datetime import UTC, datetime
+
+    from webinars.registrations import erasure
+
+    first, second = two
+    # A check-in, a question answered, an invitation and a request: all kinds of trace.
+    client.post("/api/v1/events/small/invitations", json={"invitees": [
+        {"name": "Invited Person", "email": "invitee@example.org"}]}, headers=auth)
+    needles = ["Chan Sokha", "sokha@example.org", "Aung Kyaw", "aung@example.org", "MRC",
+               GOOD["ministry"], "Invited Person", "invitee@example.org"]
+    assert identifying(app, needles)
+    counts = client.get("/api/v1/events/small", headers=auth).json
+    by_country = sorted(db.session.execute(sa.select(Registration.status,
+                                                     Registration.country)).all())
+
+    frozen_clock.set(datetime(2028, 3, 9, tzinfo=UTC))  # 364 days after the end: kept
+    assert erasure.retain(dry_run=True).events == []
+    frozen_clock.set(datetime(2028, 3, 11, tzinfo=UTC))  # a year and a day
+    dry = CliRunner().invoke(app.cli, ["retention", "--dry-run"])
+    assert "small: 2 registrants' personal data would be erased" in dry.output
+    assert identifying(app, needles)  # the dry run changed nothing
+
+    done = CliRunner().invoke(app.cli, ["retention"])
+    assert "small: 2 registrants' personal data erased" in done.output
+    assert identifying(app, needles) == []
+    after = client.get("/api/v1/events/small", headers=auth).json
+    assert (after["seats_left"], after["waitlist_count"]) == \
+        (counts["seats_left"], counts["waitlist_count"])
+    assert sorted(db.session.execute(sa.select(Registration.status,
+                                               Registration.country)).all()) == by_country
+    assert erasure.retain().events == []  # once per event
+
+
+def test_an_event_keeps_its_data_as_long_as_it_says(app, client, auth, two, frozen_clock):
+    from datetime import UTC, datetime
+
+    from webinars.registrations import erasure
+
+    client.patch("/api/v1/events/small", json={"retention_days": 30}, headers=auth)
+    frozen_clock.set(datetime(2027, 4, 10, tzinfo=UTC))
+    assert erasure.retain().events == [("small", 2)]
+    client.patch("/api/v1/events/small", json={"retention_days": -1}, headers=auth)
+    assert client.patch("/api/v1/events/small", json={"retention_days": "x"},
+                        headers=auth).status_code == 422

@@ -213,6 +213,17 @@ def register_cli(app: Flask) -> None:
             _fail(exc)
         click.echo("Erased.")
 
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing.")
+    def retention(dry_run: bool) -> None:
+        """Erase the registrants' personal data of events past their retention period."""
+        result = erasure.retain(dry_run=dry_run)
+        verb = "would be erased" if dry_run else "erased"
+        for slug, people in result.events:
+            click.echo(f"{slug}: {people} registrants' personal data {verb}")
+        if not result.events:
+            click.echo("No event is past its retention period.")
+
     @app.cli.command("import-attendance")
     @click.argument("slug")
     @click.argument("session_id", type=int)

@@ -134,6 +134,10 @@ class Event(db.Model):
     certificate_sessions: Mapped[int | None] = mapped_column(sa.Integer)
     #: The programme named on certificates as their issuer.
     issuer: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    #: Days after the end to keep registrants' personal data; None: the installation's.
+    retention_days: Mapped[int | None] = mapped_column(sa.Integer)
+    #: When the personal data of its registrants was erased by the retention rule.
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many registrations are waiting, kept by webinars.registrations in
     # the same locked transaction as every move onto or off the waiting list,
     # so that a new registration learns its place without counting the queue

@@ -59,6 +59,10 @@ DEFAULTS = {
     # seat is decided, when the event does not say (its verify_email):
     # "limited" (events with a capacity), "always" or "never".
     "VERIFY_EMAIL": "limited",
+    # Days after an event ends after which its registrants' personal data is
+    # erased (webinars.registrations.erasure.retain); an event may say
+    # otherwise (its retention_days). 0 keeps it for ever.
+    "RETENTION_DAYS": 365,
     # Proxies in front of the app whose X-Forwarded-For (and -Proto, -Host)
     # are believed (ProxyFix); 0: the socket's address is the client's.
     "TRUSTED_PROXIES": 0,

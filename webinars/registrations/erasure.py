@@ -13,6 +13,8 @@ erasure happened, not what was erased.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,14 +22,15 @@ from flask import current_app
 from flask_babel import gettext
 
 from .. import audit, locks
-from ..core import timezones
+from ..core import clock, timezones
 from ..core.db import db
 from ..core.errors import NotFound
-from ..core.transactions import after_commit, write_transaction
+from ..core.transactions import after_commit, end_read, write_transaction
 from ..models import (
     Attendance,
     AuditEntry,
     Certificate,
+    Event,
     Invitation,
     OutboxMessage,
     Registration,
@@ -100,27 +103,93 @@ def erase(registration_id: int, *, actor) -> None:
     with write_transaction(locks.seats(event_id)):
         registration = db.session.get(Registration, registration_id)
         seats.withdraw(registration, tell=False)
-        key = registration.email_key
-        files = [(row.id, row.kind) for row in db.session.execute(
-            sa.delete(OutboxMessage).where(OutboxMessage.registration_id == registration_id)
-            .returning(OutboxMessage.id, OutboxMessage.kind))]
-        files += [(rid, "reminder") for rid in db.session.scalars(
-            sa.delete(Reminder).where(Reminder.registration_id == registration_id)
-            .returning(Reminder.id))]
         db.session.execute(sa.delete(Certificate).where(
             Certificate.registration_id == registration_id))
-        for model in (Invitation, RegistrationRequest):
-            db.session.execute(sa.delete(model).where(model.event_id == event_id,
-                                                      model.email_key == key))
-        placeholder = f"erased-{registration_id}@erased.invalid"
+        _forget([registration])
+        audit.record(registration.event, f"registrations[{registration_id}]", "",
+                     "erased on request", actor)
+
+
+def _forget(registrations: list[Registration], others: set[str] = frozenset()) -> None:
+    """Remove what identifies these people of one event, in the caller's transaction.
+
+    Their rows keep status, country, times and attendance (what the counts
+    need) under a placeholder address; their mail (outbox rows, whoever they
+    went to under their address, and the .eml copies), reminders (whose notes
+    may quote a mail server naming the address), invitations and requests go.
+    ``others``: more addresses whose mail goes (invited people who never registered).
+    """
+    ids = [r.id for r in registrations]
+    addresses = {r.email for r in registrations} | {r.email_key for r in registrations} | \
+        set(others)
+    if not addresses:
+        return
+    files = [(row.id, row.kind) for row in db.session.execute(
+        sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.registration_id.in_(ids),
+                                              OutboxMessage.recipient.in_(addresses)))
+        .returning(OutboxMessage.id, OutboxMessage.kind))]
+    files += [(rid, "reminder") for rid in db.session.scalars(
+        sa.delete(Reminder).where(Reminder.registration_id.in_(ids)).returning(Reminder.id))]
+    keys = [r.email_key for r in registrations]
+    for model in (Invitation, RegistrationRequest):
+        db.session.execute(sa.delete(model).where(model.email_key.in_(keys), *(
+            [model.event_id == registrations[0].event_id] if registrations else [])))
+    for registration in registrations:
+        placeholder = f"erased-{registration.id}@erased.invalid"
         registration.name, registration.email, registration.email_key = "", placeholder, \
             placeholder
         registration.organization, registration.answers = "", {}
         registration.timezone, registration.token = "UTC", secrets.token_urlsafe(24)
-        audit.record(registration.event, f"registrations[{registration_id}]", "",
-                     "erased on request", actor)
-        folder = Path(current_app.instance_path) / "outbox"
-        after_commit(lambda: _forget_files(folder, files))
+    folder = Path(current_app.instance_path) / "outbox"
+    after_commit(lambda: _forget_files(folder, files))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What the retention rule erases (or, in a dry run, would): per event, how many people."""
+
+    events: list[tuple[str, int]]
+
+
+def retain(*, dry_run: bool = False) -> Retention:
+    """Erase the personal data of every event past its retention period (the scheduler's sweep).
+
+    An event ends, then keeps its registrants' data for its ``retention_days``
+    (else RETENTION_DAYS; 0 keeps it for ever). Its certificates keep what
+    they state, for their verification. ``dry_run`` lists and changes nothing.
+    """
+    default = int(current_app.config.get("RETENTION_DAYS") or 0)
+    now = clock.now()
+    candidates = db.session.scalars(sa.select(Event).where(
+        Event.personal_data_erased_at.is_(None), Event.ends_at.is_not(None),
+        Event.ends_at < now).order_by(Event.ends_at)).all()
+    due = [e for e in candidates
+           if (days := e.retention_days if e.retention_days is not None else default)
+           and e.ends_at + timedelta(days=days) <= now]
+    done = []
+    for event in due:
+        people = db.session.scalars(sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.name != "")).all()
+        done.append((event.slug, len(people)))
+        if dry_run:
+            continue
+        with write_transaction(locks.seats(event.id)):
+            current = db.session.get(Event, event.id)
+            others = set(db.session.scalars(sa.select(Invitation.email).where(
+                Invitation.event_id == event.id))) | set(db.session.scalars(
+                sa.select(RegistrationRequest.email).where(
+                    RegistrationRequest.event_id == event.id)))
+            _forget(list(db.session.scalars(sa.select(Registration).where(
+                Registration.event_id == event.id))), others)
+            db.session.execute(sa.delete(Invitation).where(Invitation.event_id == event.id))
+            db.session.execute(sa.delete(RegistrationRequest).where(
+                RegistrationRequest.event_id == event.id))
+            current.personal_data_erased_at = now
+            audit.record(current, "registrations", "",
+                         f"personal data of {len(people)} registrants erased (retention)", None)
+    if dry_run:
+        end_read()
+    return Retention(done)
 
 
 def _forget_files(folder: Path, rows: list[tuple[int, str]]) -> None:

@@ -46,7 +46,7 @@ from .. import claims
 from ..core.db import db
 from ..core.outages import is_outage
 from ..events.service import refresh_timezones
-from ..registrations import followups, verification
+from ..registrations import erasure, followups, verification
 from ..reminders import queries as reminder_queries
 from ..reminders.sending import send_due
 from . import drain, heartbeat
@@ -127,6 +127,7 @@ class Runner:
             self._send_due()
             claims.forget_gone()
             verification.forget_expired()
+            erasure.retain()
             self.wake(after_pass=True)
 
     def mail(self) -> None:
