@@ -126,4 +126,5 @@ def test_every_absolute_address_is_the_route_it_names(app):
                                                            token=token, _external=True)
         assert links.stop_reminders_url(7, "f" * 32) == url_for(
             "public.stop", registration_id=7, key="f" * 32, _external=True)
+        assert links.privacy_url(slug) == url_for("public.privacy", slug=slug, _external=True)
         assert links.feed_url() == url_for("public.feed_ics", _external=True)

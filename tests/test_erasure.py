@@ -172,3 +172,24 @@ def test_an_event_keeps_its_data_as_long_as_it_says(app, client, auth, two, froz
     client.patch("/api/v1/events/small", json={"retention_days": -1}, headers=auth)
     assert client.patch("/api/v1/events/small", json={"retention_days": "x"},
                         headers=auth).status_code == 422
+
+
+NOTICE = ("The Mekong-U.S. Partnership keeps your name, address and answers to run this "
+          "symposium.\n\nThey are erased a year after it <ends>.")
+
+
+def test_the_privacy_notice_is_by_the_button_and_linked_from_every_mail(app, client, auth):
+    assert client.post("/api/v1/events", json=dict(SMALL, slug="noted", privacy_notice=NOTICE),
+                       headers=auth).status_code == 201
+    page = client.get("/events/noted").get_data(as_text=True)
+    form = page[page.index('id="register"'):]
+    assert form.index("They are erased a year after it &lt;ends&gt;.") < \
+        form.index('type="submit"')
+    client.post("/api/v1/events/noted/registrations", json={
+        "name": "Chan Sokha", "email": "sokha@example.org", "answers": GOOD})
+    [mail] = [f for f in files(app) if "sokha@example.org" in f]
+    assert "http://webinars.test/events/noted/privacy" in mail
+    assert "erased a year after" in client.get("/events/noted/privacy").get_data(as_text=True)
+    client.post("/api/v1/events", json=SMALL, headers=auth)
+    assert client.get("/events/small").status_code == 200
+    assert client.get("/events/small/privacy").status_code == 404  # no notice of its own

@@ -83,6 +83,7 @@ def describe(event: Event) -> dict[str, str]:
         "certificate_sessions": "none" if event.certificate_sessions is None
         else str(event.certificate_sessions),
         "issuer": event.issuer or "",
+        "privacy_notice": event.privacy_notice or "",
         "retention_days": "the installation's" if event.retention_days is None
         else str(event.retention_days),
         "reminder_offsets_minutes": ", ".join(

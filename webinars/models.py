@@ -134,6 +134,9 @@ class Event(db.Model):
     certificate_sessions: Mapped[int | None] = mapped_column(sa.Integer)
     #: The programme named on certificates as their issuer.
     issuer: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    #: How the programme uses registrants' data, shown by the form's button and linked
+    #: from every mail; in the event's language (translations may carry it too).
+    privacy_notice: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     #: Days after the end to keep registrants' personal data; None: the installation's.
     retention_days: Mapped[int | None] = mapped_column(sa.Integer)
     #: When the personal data of its registrants was erased by the retention rule.

@@ -57,6 +57,11 @@ def event_url(slug: str) -> str:
     return f"{base_url()}/events/{slug}"
 
 
+def privacy_url(slug: str) -> str:
+    """An event's privacy notice."""
+    return f"{base_url()}/events/{slug}/privacy"
+
+
 def feed_url() -> str:
     """The subscribable feed of upcoming events."""
     return f"{base_url()}/calendar.ics"

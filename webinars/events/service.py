@@ -45,7 +45,7 @@ EDITABLE = {
     "registration_closes_at", "sessions", "join_url", "reminder_offsets_minutes",
     "verify_email", "language", "translations", "questions", "admission", "invite_only",
     "allowed_domains", "admit_invited", "attendance_threshold", "certificate_sessions",
-    "issuer", "retention_days",
+    "issuer", "retention_days", "privacy_notice",
 }
 # Fields a client may send back unchanged from a GET; they are ignored.
 READ_ONLY = {
@@ -403,6 +403,9 @@ def _after_fields(data: dict) -> dict:
             maximum=MAX_SESSIONS, nullable=True)
     if "issuer" in data:
         fields["issuer"] = validation.text(data["issuer"], "issuer", max_length=200)
+    if "privacy_notice" in data:
+        fields["privacy_notice"] = validation.text(data["privacy_notice"], "privacy_notice",
+                                                   max_length=10_000, multiline=True)
     if "retention_days" in data:
         fields["retention_days"] = validation.integer(
             data["retention_days"], "retention_days", minimum=0, maximum=3650, nullable=True)

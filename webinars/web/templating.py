@@ -7,7 +7,7 @@ import functools
 from flask import Flask, has_request_context, request
 from markupsafe import Markup
 
-from ..core import languages, timezones
+from ..core import languages, links, timezones
 from .languages import switcher
 
 
@@ -30,6 +30,7 @@ def register_templating(app: Flask) -> None:
     )
     app.jinja_env.globals.update(viewer_zone=viewer_zone, zone_options=zone_options,
                                  current_language=languages.current,
+                                 privacy_url=links.privacy_url,
                                  language_links=language_links)
 
 

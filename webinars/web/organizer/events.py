@@ -60,6 +60,8 @@ FIELD_LABELS = {
     "attendance_threshold": lazy_gettext("Attended from (percent of a session)"),
     "certificate_sessions": lazy_gettext("Sessions that earn a certificate"),
     "issuer": lazy_gettext("Issuer of certificates"),
+    "privacy_notice": lazy_gettext("Privacy notice"),
+    "retention_days": lazy_gettext("Data kept for (days after the end)"),
     "follow-up": lazy_gettext("Follow-up mail"),
     "certificates": lazy_gettext("Certificates"),
     "language": lazy_gettext("Language"),
@@ -357,6 +359,8 @@ def _form_data(event: Event) -> dict:
         "certificate_sessions": "" if event.certificate_sessions is None
         else str(event.certificate_sessions),
         "issuer": event.issuer or "",
+        "privacy_notice": event.privacy_notice or "",
+        "retention_days": "" if event.retention_days is None else str(event.retention_days),
         "reminder_offsets_minutes": ", ".join(str(m) for m in
                                               event.reminder_offsets_minutes or []),
         "translations": _translations_shown(event.translations or {}),
@@ -393,7 +397,8 @@ def _wall_clock(instant, zone: str) -> str:
 SIMPLE_FIELDS = ("title", "slug", "description", "timezone", "capacity",
                  "registration_closes_at", "verify_email", "language", "admission",
                  "invite_only", "allowed_domains", "admit_invited", "attendance_threshold",
-                 "certificate_sessions", "issuer", "join_url",
+                 "certificate_sessions", "issuer", "privacy_notice", "retention_days",
+                 "join_url",
                  "reminder_offsets_minutes")
 _VERIFY_CHOICE = {None: "", True: "yes", False: "no"}
 _YES_NO = {True: "yes", False: "no"}
@@ -457,7 +462,7 @@ def _body_from_form(form: EventForm, event: Event | None) -> tuple[dict, list[in
 def _convert(name: str, value: str):
     """A form string as the API's type; what cannot be converted goes as typed,
     for the service to refuse with its message."""
-    if name in ("capacity", "certificate_sessions", "attendance_threshold"):
+    if name in ("capacity", "certificate_sessions", "attendance_threshold", "retention_days"):
         return _number(value)
     if name == "registration_closes_at":
         return value or None

@@ -133,6 +133,9 @@ class EventForm(FlaskForm):
                                        render_kw={"type": "number", "min": 1,
                                                   "inputmode": "numeric"})
     issuer = StringField(lazy_gettext("Issuer of certificates"), render_kw={"maxlength": 200})
+    privacy_notice = TextAreaField(lazy_gettext("Privacy notice"), render_kw={"rows": 5})
+    retention_days = StringField(lazy_gettext("Keep registrants' data for (days after the end)"),
+                                 render_kw={"type": "number", "min": 0, "inputmode": "numeric"})
     join_url = URLField(lazy_gettext("Join link"), render_kw={"maxlength": 500, "inputmode": "url"})
     reminder_offsets_minutes = StringField(lazy_gettext("Reminders (minutes before each session)"),
                                            render_kw={"inputmode": "numeric"})

@@ -81,6 +81,16 @@ def event_page(slug: str):
     return render_event(event, RegistrationForm(timezone=viewer_zone() or ""))
 
 
+@bp.get("/events/<slug>/privacy")
+def privacy(slug: str):
+    """The event's privacy notice, as the organizer wrote it (404 when it has none)."""
+    event = get_event(slug)
+    if not event.privacy_notice:
+        raise NotFound(gettext("This event has no privacy notice of its own."))
+    prefer(event=event.language)
+    return render_template("public/privacy.html", event=event)
+
+
 @bp.post("/events/<slug>/register")
 @limits.registration
 def register(slug: str):
