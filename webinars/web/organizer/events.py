@@ -511,7 +511,7 @@ def _entry_labels(entries: list, event: Event) -> list[str]:
             label = _session_label(sessions[int(session_match[1])], event)
         elif registration_match:
             key = int(registration_match[1])
-            name = names[key] if key in names else gettext("registration %(id)s",
+            name = names[key] if names.get(key) else gettext("registration %(id)s",
                                                            id=registration_match[1])
             session = sessions.get(int(registration_match[3] or 0))
             if registration_match[2] == "status":
