@@ -53,6 +53,8 @@ def test_questions_invitations_and_approval_end_to_end(browser, live_server, org
     page.get_by_role("link", name="Questions of the form").click()
     assert "The form asks nothing more yet." in page.content()
     page.get_by_role("link", name="Add a question").click()
+    page.wait_for_url(f"{live_server}/organizer/events/tctp/questions/new")
+    page.wait_for_load_state("load")  # measured with its stylesheet applied
     assert fits_the_phone(page)
     page.get_by_label("Kind of answer").select_option("choice")
     page.get_by_label("Question", exact=True).fill("Your role")

@@ -36,6 +36,10 @@ def test_sign_in_create_an_event_see_a_registration_and_export_it(browser, live_
 
     # A new event, typed in with the keyboard-reachable form; times are Phnom Penh's.
     page.get_by_role("link", name="New event").first.click()
+    # Measured once the page has loaded: before its stylesheet applies, a select is
+    # as wide as its longest option.
+    page.wait_for_url(f"{live_server}/organizer/events/new")
+    page.wait_for_load_state("load")
     assert fits_the_phone(page)
     page.get_by_label("Title", exact=True).fill("An Uncertain Future: Working Towards a "
                                                 "Thriving Tonle Sap")
