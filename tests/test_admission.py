@@ -472,3 +472,15 @@ def test_invitations_wait_for_a_published_event(client, auth):
     answer = client.post("/api/v1/events/tctp/invitations", json={"invitees": [
         {"name": "A", "email": "a@example.org"}]}, headers=auth)
     assert answer.status_code == 409 and rows(Invitation) == []
+
+
+def test_a_new_question_never_takes_the_key_of_a_removed_one_with_answers(client, auth):
+    workshop(client, auth)
+    register(client, person(1))
+    # "Ministry or agency" goes; a new question with the same words comes, without a key.
+    remaining = [q for q in QUESTIONS if q["key"] != "ministry"]
+    client.patch("/api/v1/events/tctp", json={"questions": remaining}, headers=auth)
+    again = remaining + [{"kind": "text", "label": "Ministry"}]
+    answer = client.patch("/api/v1/events/tctp", json={"questions": again}, headers=auth)
+    assert answer.json["questions"][-1]["key"] == "ministry_2"
+    assert rows()[0].answers["ministry"] == GOOD["ministry"]  # the old answers stay theirs

@@ -207,7 +207,8 @@ def _apply_update(event: Event, data: dict, outcome: Outcome) -> None:
     if "translations" in data:
         new["translations"] = _translations(data["translations"])
     new.update(_after_fields(data))
-    new.update(_admission_fields({key: data[key] for key in _ADMISSION if key in data}))
+    new.update(_admission_fields({key: data[key] for key in _ADMISSION if key in data},
+                                 answered=queries.answered_keys(event.id)))
     if "reminder_offsets_minutes" in data:
         new["reminder_offsets_minutes"] = _offsets(data["reminder_offsets_minutes"])
     if "slug" in data and data["slug"] != event.slug:
@@ -372,11 +373,15 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
                      r"[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
 
-def _admission_fields(data: dict) -> dict:
-    """Who may register and what they are asked: the fields present in ``data``, checked."""
+def _admission_fields(data: dict, answered: set[str] = frozenset()) -> dict:
+    """Who may register and what they are asked: the fields present in ``data``, checked.
+
+    ``answered``: the question keys the event's registrations hold.
+    """
     fields: dict = {}
     if "questions" in data:
-        fields["questions"] = questions.read_questions(data["questions"] or [])
+        fields["questions"] = questions.read_questions(data["questions"] or [],
+                                                       answered=answered)
     if "admission" in data:
         if not isinstance(data["admission"], str) or data["admission"] not in set(Admission):
             raise ValidationError(gettext("admission must be open or approval."), "admission")

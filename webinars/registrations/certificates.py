@@ -30,6 +30,7 @@ from ..core.transactions import after_commit, write_transaction
 from ..mail import pump
 from ..models import Certificate, Event, Organizer, Registration
 from . import attendance, mails
+from .queries import by_token
 
 
 def attended_sessions(event: Event, registration_id: int, came: dict | None = None) -> list:
@@ -54,12 +55,7 @@ def for_registration(token: str) -> Certificate:
 
     NotFound until the registrant meets the event's rule.
     """
-    registration = None
-    if validation.is_token(token):
-        registration = db.session.scalar(sa.select(Registration).where(
-            Registration.token == token))
-    if registration is None:
-        raise NotFound(gettext("No registration with this link. It may have been mistyped."))
+    registration = by_token(token)
     with write_transaction(locks.event(registration.event_id)):
         issued = _issue(db.session.get(Registration, registration.id))
     if issued is None:

@@ -39,14 +39,29 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TEXT_LIMITS = {"text": 500, "textarea": 5000}
 
 
-def read_questions(value: object, field: str = "questions") -> list[dict]:
-    """Validate a whole list of questions (the API's and the workspace's); keys unique."""
+def read_questions(value: object, field: str = "questions", *,
+                   answered: set[str] = frozenset()) -> list[dict]:
+    """Validate a whole list of questions (the API's and the workspace's); keys unique.
+
+    A question sent without a key gets one made from its label that no
+    other question has and nobody has ever answered (``answered``: the keys
+    the event's registrations hold), so that a new question never inherits
+    the answers of a removed one.
+    """
     if not isinstance(value, list):
         raise ValidationError(gettext("Expected a list of questions."), field)
     if len(value) > MAX_QUESTIONS:
         raise ValidationError(gettext("At most %(num)s questions, please.",
                                       num=MAX_QUESTIONS), field)
-    questions = [_read_question(item, f"{field}[{n}]") for n, item in enumerate(value)]
+    given = {item.get("key") for item in value if isinstance(item, dict)}
+    taken = set(answered) | {k for k in given if isinstance(k, str)}
+    questions = []
+    for n, item in enumerate(value):
+        question = _read_question(item, f"{field}[{n}]")
+        if not (isinstance(item, dict) and item.get("key")):
+            question["key"] = _free(question["key"], taken)
+            taken.add(question["key"])
+        questions.append(question)
     seen: set[str] = set()
     for n, question in enumerate(questions):
         if question["key"] in seen:
@@ -133,6 +148,14 @@ def _translations(value: object, question: dict, field: str) -> dict:
         if given:
             result[code] = given
     return result
+
+
+def _free(key: str, taken: set[str]) -> str:
+    candidate, n = key, 2
+    while candidate in taken:
+        candidate = f"{key[:36]}_{n}"
+        n += 1
+    return candidate
 
 
 def key_for(label: str) -> str:

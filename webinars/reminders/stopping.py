@@ -41,7 +41,9 @@ def link(registration: Registration) -> str:
 
 def registration_for(registration_id: int, given: str) -> Registration:
     """The registration the link is for, if its key is right; NotFound otherwise."""
-    registration = db.session.get(Registration, registration_id)
+    # A number past PostgreSQL's integer is no row's (and would be its error, a 500).
+    registration = db.session.get(Registration, registration_id) \
+        if 0 < registration_id < 2**31 else None
     if registration is None or not hmac.compare_digest(
             key(registration.id, registration.token), str(given)[:64]):
         raise NotFound("No such link.")

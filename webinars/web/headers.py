@@ -20,6 +20,11 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+#: For a page or file behind a registrant's token: out of Referer headers, caches
+#: and search engines.
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
+           "X-Robots-Tag": "noindex"}
+
 FIXED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -10,7 +10,7 @@ from ...events.queries import get_event
 from ...registrations import attendance, deliveries, erasure, invitations, queries, seats
 from .. import limits
 from . import bp, current_organizer, json_body, organizer_required
-from .serialize import registration_dict
+from .serialize import attendance_of, registration_dict
 
 
 @bp.post("/events/<slug>/registrations")
@@ -75,8 +75,7 @@ def list_registrations(slug: str):
     return jsonify({"registrations": [
         registration_dict(row, event_slug=event.slug, position=positions.get(row.id),
                           mail_refused=refused.get(row.id),
-                          attended=([s for s, people in sorted(came.items()) if row.id in people],
-                                    minutes.get(row.id, 0)))
+                          attended=attendance_of(row, came, minutes))
         for row in rows]})
 
 

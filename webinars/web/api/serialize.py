@@ -109,8 +109,14 @@ def registration_dict(registration: Registration | Registered, *,
     }
 
 
-def attendance_of(registration: Registration) -> tuple[list[int], int]:
-    """(ids of the sessions attended, minutes the platforms counted) of one registration."""
-    came = attendance.by_session(registration.event_id)
+def attendance_of(registration: Registration, came: dict | None = None,
+                  minutes: dict | None = None) -> tuple[list[int], int]:
+    """(ids of the sessions attended, minutes the platforms counted) of one registration.
+
+    ``came`` and ``minutes`` (attendance.by_session, .minutes_of) when the
+    caller counted them once for a whole list.
+    """
+    came = attendance.by_session(registration.event_id) if came is None else came
+    minutes = attendance.minutes_of(registration.event_id) if minutes is None else minutes
     return ([s for s, people in sorted(came.items()) if registration.id in people],
-            attendance.minutes_of(registration.event_id).get(registration.id, 0))
+            minutes.get(registration.id, 0))

@@ -17,7 +17,6 @@ from ...core.errors import DomainError
 from ...core.languages import LANGUAGES, native_name
 from ...events import service
 from ...models import Event
-from ...registrations import queries
 from ...registrations import questions as rules
 from . import bp, event_or_404, me
 from .forms import ButtonForm, QuestionForm
@@ -128,7 +127,7 @@ def _form_data(question: dict) -> dict:
 
 
 def _submitted(form: QuestionForm, key: str | None) -> dict:
-    """The question as the API takes it; a new one's key is made from its label."""
+    """The question as the API takes it (a new one without a key)."""
     kind = form.kind.data or ""
     question = {"kind": kind, "label": (form.label.data or "").replace("\r\n", "\n"),
                 "help": form.help.data or "", "required": bool(form.required.data)}
@@ -144,19 +143,9 @@ def _submitted(form: QuestionForm, key: str | None) -> dict:
         if any(words.values()):
             translations[code] = words
     question["translations"] = translations
-    question["key"] = key or _free_key(rules.key_for(question["label"] or "q"))
+    if key:  # a new one gets its key from the service (webinars.registrations.questions)
+        question["key"] = key
     return question
-
-
-def _free_key(key: str) -> str:
-    # Keys of earlier questions, removed or not, stay theirs: their answers keep them.
-    event = event_or_404(request.view_args["slug"])
-    taken = {q["key"] for q in event.questions or []} | queries.answered_keys(event.id)
-    candidate, n = key, 2
-    while candidate in taken:
-        candidate = f"{key[:36]}_{n}"
-        n += 1
-    return candidate
 
 
 def _place(form: QuestionForm, error: DomainError) -> None:

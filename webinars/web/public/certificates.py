@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, render_template
 
 from ...registrations import certificates
+from ..headers import PRIVATE
 from . import bp
 
 
@@ -13,9 +14,7 @@ def certificate_pdf(token: str):
     """The certificate of a registrant who earned one; 404 until they have."""
     certificate = certificates.for_registration(token)
     return Response(certificates.pdf(certificate), content_type="application/pdf", headers={
-        "Content-Disposition": "inline; filename=certificate.pdf",
-        "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
-        "X-Robots-Tag": "noindex"})
+        "Content-Disposition": "inline; filename=certificate.pdf", **PRIVATE})
 
 
 @bp.get("/certificates/<code>")

@@ -25,6 +25,7 @@ from ...registrations import (
 )
 from .. import limits
 from ..extensions import from_elsewhere, refused_from_elsewhere
+from ..headers import PRIVATE
 from ..languages import prefer
 from ..templating import viewer_zone
 from . import bp
@@ -200,7 +201,7 @@ def my_data(token: str):
     registration = queries.by_token(token)
     body = json.dumps(erasure.held_about(registration), ensure_ascii=False, indent=2)
     return Response(body, content_type="application/json; charset=utf-8", headers={
-        "Content-Disposition": "attachment; filename=my-registration.json", **_PRIVATE})
+        "Content-Disposition": "attachment; filename=my-registration.json", **PRIVATE})
 
 
 @bp.post("/registrations/<token>/erase")
@@ -255,12 +256,7 @@ def form_expired(_exc: CSRFError):
                            message=gettext("The form had expired. Please try again.")), 400
 
 
-# The token is in the URL: keep it out of Referer headers, caches and search engines.
-_PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
-            "X-Robots-Tag": "noindex"}
-
-
 def _private(body: str, status: int = 200):
-    return body, status, _PRIVATE
+    return body, status, PRIVATE
 
 

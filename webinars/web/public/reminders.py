@@ -8,6 +8,7 @@ from flask_babel import gettext
 from ...registrations import queries
 from ...reminders import stopping
 from ..extensions import csrf
+from ..headers import PRIVATE
 from . import bp
 
 
@@ -29,9 +30,7 @@ def stop(registration_id: int, key: str):
 
 def _answer(registration, key: str, *, stopped: bool):
     return render_template("public/reminders_stopped.html", registration=registration,
-                           event=registration.event, key=key, stopped=stopped), 200, {
-        "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store",
-        "X-Robots-Tag": "noindex"}
+                           event=registration.event, key=key, stopped=stopped), 200, PRIVATE
 
 
 @bp.post("/registrations/<token>/reminders/<any(stop, resume):change>")
